@@ -1,0 +1,124 @@
+//! The ledger port: what the gateway needs from a ledger, independent of which ledger it is.
+//!
+//! The embedded ledger and the Daml gRPC adapter both implement [`Ledger`]; the core only ever talks to this trait.
+//! The shapes follow Daml's Ledger API v2 (templates, contracts, transactions of created/archived/exercised events,
+//! int64 offsets) so that the Daml adapter is a translation, not a reinterpretation.
+
+mod error;
+mod model;
+
+pub use error::{ErrorClass, LedgerError, RejectionReason};
+pub use message_schema::value::{LedgerValue, Record, RecordField};
+pub use model::{
+    ActiveContract, ActiveContracts, ArchivedEvent, Command, CreatedEvent, Event, ExercisedEvent,
+    Submission, TemplateId, TemplateIdError, Transaction, UpdateFilter,
+};
+
+use futures::stream::BoxStream;
+
+/// A stream of committed transactions in offset order; it ends only on error or when the ledger shuts down.
+pub type UpdateStream = BoxStream<'static, Result<Transaction, LedgerError>>;
+
+/// A ledger the gateway can submit commands to and watch.
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    /// Submits one command and waits until its transaction is committed.
+    ///
+    /// Deduplication contract: a submission whose `command_id` (with the same acting parties) was already committed
+    /// returns the *original* transaction and changes nothing. Implementations check this before validating the
+    /// command, so a resubmission after a crash succeeds even if the contract it exercised is no longer active.
+    async fn submit(&self, submission: Submission) -> Result<Transaction, LedgerError>;
+
+    /// The active contracts matching `filter` at the current ledger end, with that offset.
+    async fn active_contracts(&self, filter: &UpdateFilter)
+    -> Result<ActiveContracts, LedgerError>;
+
+    /// The offset of the last committed transaction (0 for an empty ledger).
+    async fn ledger_end(&self) -> Result<i64, LedgerError>;
+
+    /// Committed transactions with an offset greater than `begin_exclusive` that touch `filter`'s templates,
+    /// first the stored ones, then new ones as they commit (a live tail).
+    async fn updates(
+        &self,
+        begin_exclusive: i64,
+        filter: &UpdateFilter,
+    ) -> Result<UpdateStream, LedgerError>;
+
+    /// `"embedded"` or `"daml"`: written into every egress message's `additionalInformation.ledgerType`.
+    fn ledger_type(&self) -> &'static str;
+}
+
+/// The result of a submission, telling a fresh commit from a deduplicated resubmission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    pub transaction: Transaction,
+    /// True when the command id had already committed and `transaction` is the original one.
+    pub duplicate: bool,
+}
+
+/// A ledger that can be served to others over the Daml Ledger API (`connector sandbox`): besides [`Ledger`], it
+/// tells duplicates apart (the API answers them with ALREADY_EXISTS) and looks transactions up by update id.
+#[async_trait::async_trait]
+pub trait ServableLedger: Ledger {
+    /// Like [`Ledger::submit`], but reports whether the command id was a duplicate.
+    async fn submit_reporting_duplicates(
+        &self,
+        submission: Submission,
+    ) -> Result<SubmitOutcome, LedgerError>;
+
+    /// The committed transaction with this update id, unfiltered.
+    async fn transaction_by_update_id(
+        &self,
+        update_id: &str,
+    ) -> Result<Option<Transaction>, LedgerError>;
+
+    /// The committed transaction at exactly this offset, unfiltered.
+    async fn transaction_by_offset(&self, offset: i64) -> Result<Option<Transaction>, LedgerError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_id_forms() {
+        let plain = TemplateId::parse("Shipment:Shipment").unwrap();
+        assert_eq!(plain.package, "");
+        assert_eq!(plain.to_string(), "Shipment:Shipment");
+        let named = TemplateId::parse("#cold-chain:Cold.Shipment:Shipment").unwrap();
+        assert_eq!(named.package, "#cold-chain");
+        assert_eq!(named.module, "Cold.Shipment");
+        let unqualified = TemplateId::parse("Cold.Shipment:Shipment").unwrap();
+        assert!(named.matches(&unqualified), "an empty package matches any package");
+        assert!(!named.matches(&plain), "a different module never matches");
+        let hashed = TemplateId::parse("abc123:Cold.Shipment:Shipment").unwrap();
+        assert!(!named.matches(&hashed));
+        for bad in [
+            "", "Shipment", "a:b:c:d", ":M:E", "#:M:E", "M:", "M..N:E", "M:E-1",
+        ] {
+            assert!(TemplateId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn filter_admits_by_template() {
+        let t = TemplateId::parse("M:E").unwrap();
+        let other = TemplateId::parse("M:F").unwrap();
+        assert!(UpdateFilter::default().admits(&t));
+        let filter = UpdateFilter {
+            templates: vec![t.clone()],
+            parties: vec![],
+        };
+        assert!(filter.admits(&t));
+        assert!(!filter.admits(&other));
+    }
+
+    #[test]
+    fn errors_classify() {
+        assert!(LedgerError::transient("down").is_transient());
+        let e = LedgerError::permanent(RejectionReason::NotFound, "gone")
+            .with_ledger_error("CONTRACT_NOT_FOUND");
+        assert!(!e.is_transient());
+        assert_eq!(e.ledger_error.as_deref(), Some("CONTRACT_NOT_FOUND"));
+    }
+}
