@@ -1,0 +1,17 @@
+//! The embedded ledger: an in-process ledger with the shape of a Daml ledger (templates, contracts, transactions of
+//! created/archived/exercised events, offsets, an update stream, command deduplication), in memory or durable through
+//! a checksummed journal. Choice semantics come from a [`TemplateCatalog`] built from the workflow mapping.
+
+mod catalog;
+mod condition;
+mod faults;
+mod interpret;
+mod journal;
+mod ledger;
+
+pub use catalog::{ChoiceKind, ChoiceSpec, FieldValue, Rule, TemplateCatalog, TemplateSpec};
+pub use condition::{CmpOp, Condition, ConditionError, Operand};
+pub use faults::{FaultKind, FaultPlan, FaultRule};
+pub use interpret::contract_id;
+pub use journal::{OpenError, RecoveryReport, TruncatedTail};
+pub use ledger::{Clock, EmbeddedLedger};
