@@ -1,0 +1,63 @@
+//! Assembles a processor from a config: the mapping, the ledger, the linear id index. Shared by `process`, `test`,
+//! `run` and `sandbox`, so they all run the same code on the same config.
+
+use std::sync::Arc;
+
+use embedded_ledger::Clock;
+use message_schema::egress::LedgerInfo;
+
+use crate::config::Config;
+use crate::ledger_factory::{LedgerOpenError, OpenedLedger, open_ledger};
+use crate::mapping::WorkflowMapping;
+use crate::outcome_store::OutcomeStore;
+use crate::processor::{Processor, ProcessorSettings};
+
+/// A ready processor and the ledger under it.
+pub struct Assembly {
+    pub processor: Arc<Processor>,
+    pub opened: OpenedLedger,
+    /// The offset of the active contract set the index was loaded from.
+    pub index_offset: i64,
+}
+
+/// Why assembly failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssemblyError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerOpenError),
+    #[error("cannot load the active contracts from the ledger: {0}")]
+    Index(ledger_port::LedgerError),
+}
+
+/// Compiles the mapping, opens the ledger and loads the index.
+pub async fn assemble(
+    config: &Config,
+    clock: Clock,
+    outcomes: Arc<dyn OutcomeStore>,
+) -> Result<Assembly, AssemblyError> {
+    let mapping =
+        Arc::new(WorkflowMapping::compile(&config.workflows).map_err(LedgerOpenError::Config)?);
+    let opened = open_ledger(config, &mapping, clock).await?;
+    let settings = ProcessorSettings {
+        party: config.party.clone(),
+        allowed_request_parties: config.allowed_request_parties().map(<[String]>::to_vec),
+        retry: config.retry.clone(),
+        info: LedgerInfo {
+            ledger_type: opened.ledger.ledger_type().to_owned(),
+            platform_version: opened.platform_version,
+            connection_id: config.connection_id,
+        },
+    };
+    let processor = Arc::new(Processor::new(
+        opened.ledger.clone(),
+        mapping,
+        outcomes,
+        settings,
+    ));
+    let index_offset = processor.load_index().await.map_err(AssemblyError::Index)?;
+    Ok(Assembly {
+        processor,
+        opened,
+        index_offset,
+    })
+}

@@ -1,0 +1,78 @@
+//! The `connector` command line: one subcommand per file.
+
+mod check;
+mod process;
+mod run;
+mod send;
+mod test_runner;
+
+pub use check::check;
+pub use process::{ProcessOptions, parse_clock, process};
+pub use run::run;
+pub use send::{SendOptions, send};
+pub use test_runner::{TestReport, run_and_print as test_runner_main, run_test_files};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// A Workbench-format message gateway between AMQP queues and a ledger.
+#[derive(Debug, Parser)]
+#[command(name = "connector", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a config file (and, against a Daml ledger, that its templates exist); exit 0 or a precise error.
+    Check {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Offline: run ingress JSON Lines through the processor and print every egress message as a JSON line.
+    Process {
+        /// The config file (the ledger is embedded in-memory unless the config says otherwise).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Ingress JSON Lines; `-` or absent reads standard input.
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        /// Fix the ledger clock (RFC 3339) so the output is byte-for-byte deterministic.
+        #[arg(long)]
+        clock: Option<String>,
+    },
+    /// The gateway: AMQP in and out, ledger, observer, HTTP. Stops cleanly on SIGTERM/SIGINT.
+    Run {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Publish ingress messages (JSON Lines) to the configured queue and print the egress that answers them.
+    Send {
+        /// The config file (for the broker and queue).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// JSON Lines of ingress messages, or `-` for standard input.
+        file: PathBuf,
+        /// Seconds to wait for every message's answer.
+        #[arg(long, default_value = "30", value_parser = parse_seconds)]
+        timeout: Duration,
+    },
+    /// Run YAML test cases (config + input messages + expected egress); non-zero exit when any fails.
+    Test {
+        /// Test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{text:?}: expected whole seconds"))
+}

@@ -1,0 +1,314 @@
+//! The gateway's configuration: one YAML file, every scalar overridable from the environment, validated at load
+//! with errors that name the offending path.
+//!
+//! Loading is three steps: YAML → a JSON tree (so env overrides can be applied to any path without knowing the
+//! schema), the env overrides, then typed deserialisation through `serde_path_to_error` so every error carries the
+//! path (`workflows.Shipment.functions.Ingest.parameters.temp: unknown type "integer" …`).
+
+mod env_overrides;
+mod error;
+mod workflow;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+pub use env_overrides::{InferredOverride, apply_env_overrides};
+pub use error::ConfigError;
+pub use workflow::{
+    CreateConfig, FieldConstant, FunctionConfig, ParameterSpec, RuleConfig, WorkflowConfig,
+};
+
+use amqp_transport::AmqpSettings;
+use embedded_ledger::FaultPlan;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub amqp: AmqpSettings,
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    /// The default acting party.
+    pub party: String,
+    /// When present, a request's `userChainIdentifier` names the acting party, if it is on this allow-list.
+    #[serde(default)]
+    pub user_chain_identifier: Option<UserChainIdentifierConfig>,
+    #[serde(default)]
+    pub ordering: Ordering,
+    /// Upper bound of requests in flight at once in `per-contract` ordering.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// Where the idempotency store and observer checkpoints live.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Written as `connectionId` into every egress message.
+    #[serde(default = "default_connection_id")]
+    pub connection_id: u64,
+    /// Which ledger transactions the observer publishes.
+    #[serde(default)]
+    pub observe: ObserveMode,
+    /// With no observer checkpoint yet, publish the active contracts once before following the stream.
+    #[serde(default)]
+    pub sweep: bool,
+    #[serde(default)]
+    pub retry: RetryConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    pub workflows: IndexMap<String, WorkflowConfig>,
+}
+
+fn default_max_in_flight() -> usize {
+    256
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+
+fn default_connection_id() -> u64 {
+    1
+}
+
+/// Which ledger the gateway talks to. (The Daml adapter, `daml:`, is not part of this build yet.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    #[serde(default)]
+    pub embedded: Option<EmbeddedConfig>,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            embedded: Some(EmbeddedConfig::default()),
+        }
+    }
+}
+
+/// The embedded ledger: in memory without `journal`, durable with it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    #[serde(default)]
+    pub journal: Option<PathBuf>,
+    /// Injected ledger faults, for testing how the gateway copes (never set this in production).
+    #[serde(default)]
+    pub faults: Option<FaultPlan>,
+}
+
+/// Which ledger is configured, after validation.
+#[derive(Debug, Clone)]
+pub enum LedgerChoice {
+    Embedded(EmbeddedConfig),
+}
+
+/// The allow-list for acting as the party a request names in `userChainIdentifier`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChainIdentifierConfig {
+    pub allowed_parties: Vec<String>,
+}
+
+/// Request ordering.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ordering {
+    /// One ledger command at a time, in queue order.
+    #[default]
+    Strict,
+    /// Queue order kept per linear id; different contracts run concurrently.
+    PerContract,
+}
+
+/// What the ledger observer publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObserveMode {
+    /// Transactions the gateway's own requests did not cause.
+    #[default]
+    External,
+    /// Every transaction on mapped templates (own ones are published twice: once as the request's outcome).
+    All,
+    /// Nothing.
+    Off,
+}
+
+/// The HTTP surface.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Retrying transient ledger faults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts per request before it is dead-lettered with Failure 5030 (the first try counts).
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 10_000,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `connector=debug,lapin=warn`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+impl Config {
+    /// Reads, overrides from the process environment, and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_yaml_with_env(&text, std::env::vars())
+    }
+
+    /// Parses YAML text with the given environment (only `CONNECTOR_*` variables are used).
+    pub fn from_yaml_with_env(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Yaml(e.to_string()))?;
+        if tree.is_null() {
+            tree = serde_json::Value::Object(serde_json::Map::new());
+        }
+        let mut inferred = apply_env_overrides(&mut tree, env)?;
+        loop {
+            match serde_path_to_error::deserialize::<_, Config>(tree.clone()) {
+                Ok(config) => {
+                    config.validate()?;
+                    return Ok(config);
+                }
+                Err(e) => {
+                    let path = e.path().to_string();
+                    // A guessed number or boolean where the config wants text: use the text as given.
+                    if let Some(i) = inferred.iter().position(|o| o.path == path) {
+                        let o = inferred.remove(i);
+                        env_overrides::set_as_string(&mut tree, &o.path, &o.raw);
+                        continue;
+                    }
+                    return Err(ConfigError::Invalid {
+                        path: if path == "." { String::new() } else { path },
+                        message: e.into_inner().to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The configured ledger.
+    pub fn ledger_choice(&self) -> Result<LedgerChoice, ConfigError> {
+        Ok(LedgerChoice::Embedded(
+            self.ledger.embedded.clone().unwrap_or_default(),
+        ))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.ledger_choice()?;
+        let invalid = |path: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if self.party.trim().is_empty() {
+            return Err(invalid(
+                "party",
+                "expected a non-empty party identifier".to_owned(),
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(invalid(
+                "max_in_flight",
+                "expected a whole number of at least 1".to_owned(),
+            ));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(invalid(
+                "retry.max_attempts",
+                "expected at least 1 attempt".to_owned(),
+            ));
+        }
+        if self.retry.initial_backoff_ms > self.retry.max_backoff_ms {
+            return Err(invalid(
+                "retry.initial_backoff_ms",
+                format!(
+                    "{} is larger than retry.max_backoff_ms ({})",
+                    self.retry.initial_backoff_ms, self.retry.max_backoff_ms
+                ),
+            ));
+        }
+        if let Some(uci) = &self.user_chain_identifier
+            && let Some(i) = uci.allowed_parties.iter().position(|p| p.trim().is_empty())
+        {
+            return Err(invalid(
+                &format!("user_chain_identifier.allowed_parties[{i}]"),
+                "expected a non-empty party identifier".to_owned(),
+            ));
+        }
+        if self.workflows.is_empty() {
+            return Err(invalid(
+                "workflows",
+                "expected at least one workflow mapping".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The acting parties a request may name through `userChainIdentifier`.
+    pub fn allowed_request_parties(&self) -> Option<&[String]> {
+        self.user_chain_identifier
+            .as_ref()
+            .map(|u| u.allowed_parties.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Config loading: defaults, env overrides, and errors that name the path.
+
+use super::*;
+
+const MINIMAL: &str = r#"
+party: Operator
+workflows:
+  Shipment:
+    template: Shipment:Shipment
+    create:
+      parameters: { device: party, minHumidity: int64 }
+      fields: { owner: "{{party}}", state: Created }
+    functions:
+      Ingest:
+        choice: IngestTelemetry
+        parameters: { humidity: int64, timestamp: { type: time, format: unix_seconds } }
+"#;
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_yaml_with_env(text, std::iter::empty())
+}
+
+fn load_env(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_yaml_with_env(
+        text,
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let c = load(MINIMAL).unwrap();
+    assert_eq!(c.party, "Operator");
+    assert_eq!(c.amqp.ingress_queue, "workbench.ingress");
+    assert_eq!(c.amqp.egress_exchange, "workbench.egress");
+    assert_eq!(c.amqp.prefetch, 256);
+    assert_eq!(c.ordering, Ordering::Strict);
+    assert_eq!(c.observe, ObserveMode::External);
+    assert_eq!(c.connection_id, 1);
+    assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+    assert!(matches!(
+        c.ledger_choice().unwrap(),
+        LedgerChoice::Embedded(EmbeddedConfig { journal: None, .. })
+    ));
+    assert_eq!(c.retry.max_attempts, 8);
+    let wf = &c.workflows["Shipment"];
+    assert_eq!(wf.linear_id_field, "linearId");
+    assert_eq!(
+        wf.create.parameters.keys().collect::<Vec<_>>(),
+        ["device", "minHumidity"],
+        "order kept"
+    );
+}
+
+#[test]
+fn unknown_parameter_type_names_the_path_and_the_choices() {
+    let text = MINIMAL.replace("humidity: int64,", "humidity: integer,");
+    let e = load(&text).unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "workflows.Shipment.functions.Ingest.parameters.humidity: unknown type \"integer\""
+        ),
+        "{e}"
+    );
+    assert!(e.contains("int64"), "{e}");
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_path() {
+    let e = load(&format!("{MINIMAL}\nordring: strict\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown field `ordring`"), "{e}");
+    let text = MINIMAL.replace("choice: IngestTelemetry", "choise: IngestTelemetry");
+    let e = load(&text).unwrap_err().to_string();
+    assert!(e.starts_with("workflows.Shipment.functions.Ingest"), "{e}");
+    assert!(e.contains("choise"), "{e}");
+}
+
+#[test]
+fn duplicate_yaml_keys_are_refused() {
+    let text = MINIMAL.replace("party: Operator", "party: Operator\nparty: Other");
+    assert!(load(&text).is_err());
+}
+
+#[test]
+fn bad_values_name_their_path() {
+    let e = load(&MINIMAL.replace("party: Operator", "party: Operator\nordering: sometimes"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("ordering:"), "{e}");
+    assert!(e.contains("strict") && e.contains("per-contract"), "{e}");
+    let e = load(&MINIMAL.replace("party: Operator", "party: \" \""))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "party: expected a non-empty party identifier");
+    let e = load(&format!("{MINIMAL}\nretry: {{ max_attempts: 0 }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "retry.max_attempts: expected at least 1 attempt");
+    let e = load(&format!("{MINIMAL}\nhttp: {{ listen: nowhere }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("http.listen:"), "{e}");
+    let e = load("party: Operator\nworkflows: {}\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "workflows: expected at least one workflow mapping");
+    let e = load("workflows: {}\n").unwrap_err().to_string();
+    assert!(e.contains("party"), "{e}");
+}
+
+#[test]
+fn env_overrides_keep_types_and_match_case_insensitively() {
+    let c = load_env(
+        MINIMAL,
+        &[
+            ("CONNECTOR_AMQP__URL", "amqp://u:p@10.0.0.1:5672/%2f"),
+            ("CONNECTOR_AMQP__PREFETCH", "32"),
+            ("CONNECTOR_AMQP__INGRESS_QUEUE", "123"),
+            ("CONNECTOR_PARTY", "Alice"),
+            ("CONNECTOR_WORKFLOWS__SHIPMENT__TEMPLATE", "Other:Thing"),
+            ("CONNECTOR_ORDERING", "per-contract"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.amqp.url, "amqp://u:p@10.0.0.1:5672/%2f");
+    assert_eq!(c.amqp.prefetch, 32);
+    assert_eq!(
+        c.amqp.ingress_queue, "123",
+        "a numeric-looking queue name stays a string"
+    );
+    assert_eq!(c.party, "Alice");
+    assert_eq!(c.workflows["Shipment"].template, "Other:Thing");
+    assert_eq!(c.ordering, Ordering::PerContract);
+}
+
+#[test]
+fn bad_env_overrides_name_the_variable() {
+    let e = load_env(MINIMAL, &[("CONNECTOR_AMQP__PREFETCH", "many")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("amqp.prefetch:") || e.starts_with("environment variable"),
+        "{e}"
+    );
+    let e = load_env(MINIMAL, &[("CONNECTOR_AMQP____URL", "x")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("environment variable CONNECTOR_AMQP____URL"),
+        "{e}"
+    );
+    let e = load_env(
+        &format!("{MINIMAL}\nsweep: true\n"),
+        &[("CONNECTOR_SWEEP", "yes")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("expected true or false"), "{e}");
+}
+
+#[test]
+fn the_example_config_loads() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/refrigerated-transportation/connector.yaml"
+    );
+    let c = Config::from_yaml_with_env(&std::fs::read_to_string(path).unwrap(), std::iter::empty())
+        .unwrap();
+    assert_eq!(c.workflows["RefrigeratedTransportation"].functions.len(), 3);
+}

@@ -1,0 +1,242 @@
+//! `connector run`: the gateway. Connects to the broker (reconnecting with backoff), runs broker sessions, the
+//! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
+
+pub mod health;
+mod ordering;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amqp_transport::AmqpSession;
+use anyhow::Context;
+use embedded_ledger::Clock;
+use tokio::sync::watch;
+
+use crate::assembly::assemble;
+use crate::config::{Config, LedgerChoice};
+use crate::http::{HttpState, prometheus_handle};
+use crate::metrics_names;
+use crate::outcome_store::{OutcomeStore, RedbOutcomeStore};
+use health::Health;
+pub use ordering::{KeyedSequencer, ordering_key};
+use session::{SessionContext, SessionEnd, run_session};
+
+/// Resolves once `shutdown` turns true (the borrow guard is dropped inside, so callers stay `Send`).
+pub async fn until_stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+/// The delay before reconnect attempt `attempt` (1-based): capped exponential backoff with jitter.
+fn reconnect_delay(attempt: u32) -> Duration {
+    let retry = crate::config::RetryConfig {
+        max_attempts: u32::MAX,
+        initial_backoff_ms: 200,
+        max_backoff_ms: 10_000,
+    };
+    crate::processor::backoff(&retry, attempt)
+}
+
+/// A config summary for `/status` and the start-up log: no secrets (the AMQP password is masked, no tokens).
+pub fn config_summary(config: &Config) -> serde_json::Value {
+    let ledger = match config.ledger_choice() {
+        Ok(LedgerChoice::Embedded(e)) => serde_json::json!({
+            "type": "embedded",
+            "journal": e.journal.as_ref().map(|p| p.display().to_string()),
+            "fault_injection": e.faults.is_some(),
+        }),
+        Err(_) => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "amqp": {
+            "url": config.amqp.redacted_url(),
+            "ingress_queue": config.amqp.ingress_queue,
+            "egress_exchange": config.amqp.egress_exchange,
+            "dead_letter_exchange": config.amqp.dead_letter_exchange,
+            "prefetch": config.amqp.prefetch,
+        },
+        "ledger": ledger,
+        "party": config.party,
+        "ordering": format!("{:?}", config.ordering),
+        "observe": format!("{:?}", config.observe),
+        "workflows": config.workflows.keys().collect::<Vec<_>>(),
+        "state_dir": config.state_dir.display().to_string(),
+        "http": config.http.listen.to_string(),
+    })
+}
+
+/// Runs the gateway until SIGTERM/SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested; draining in-flight work");
+        let _ = shutdown_tx.send(true);
+    });
+    run_until(config, shutdown_rx).await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the gateway until `shutdown` turns true.
+pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let health = Arc::new(Health::default());
+    let metrics = prometheus_handle()
+        .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    let summary = config_summary(&config);
+    tracing::info!(config = %summary, "starting the connector gateway");
+
+    let ledger_slot = Arc::new(std::sync::OnceLock::new());
+    let http_state = HttpState {
+        health: health.clone(),
+        metrics,
+        config_summary: Arc::new(summary),
+        ledger: ledger_slot.clone(),
+    };
+    let mut http_shutdown = shutdown.clone();
+    let listener = crate::http::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+    let http_task = tokio::spawn(crate::http::serve(listener, http_state, async move {
+        until_stopped(&mut http_shutdown).await;
+    }));
+
+    let outcomes: Arc<dyn OutcomeStore> = Arc::new(
+        RedbOutcomeStore::open(&config.state_dir.join("outcomes.redb"))
+            .context("cannot open the state store")?,
+    );
+    let assembly = {
+        let mut attempt = 0;
+        loop {
+            match assemble(&config, Clock::System, outcomes.clone()).await {
+                Ok(a) => break a,
+                Err(e) => {
+                    attempt += 1;
+                    if matches!(
+                        e,
+                        crate::assembly::AssemblyError::Ledger(
+                            crate::ledger_factory::LedgerOpenError::Config(_)
+                                | crate::ledger_factory::LedgerOpenError::Journal(_)
+                        )
+                    ) {
+                        return Err(e.into());
+                    }
+                    tracing::warn!(error = %e, attempt, "ledger not available yet; retrying");
+                    health.record_error(format!("ledger: {e}"));
+                    tokio::select! {
+                        _ = tokio::time::sleep(reconnect_delay(attempt)) => {}
+                        _ = until_stopped(&mut shutdown) => return Ok(()),
+                    }
+                }
+            }
+        }
+    };
+    if let Some(note) = &assembly.opened.recovery_note {
+        tracing::info!("{note}");
+    }
+    health.set_ledger_connected(true);
+    let _ = ledger_slot.set(assembly.processor.ledger().clone());
+
+    let observer_task = crate::observer::spawn(
+        &config,
+        assembly.processor.clone(),
+        outcomes.clone(),
+        health.clone(),
+        assembly.index_offset,
+        shutdown.clone(),
+    );
+
+    let ctx = SessionContext {
+        processor: assembly.processor.clone(),
+        outcomes: outcomes.clone(),
+        settings: config.amqp.clone(),
+        health: health.clone(),
+        ordering: config.ordering,
+        max_in_flight: config.max_in_flight,
+        drain_timeout: Duration::from_secs(30),
+    };
+    let mut attempt: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match AmqpSession::connect(&config.amqp).await {
+            Ok(session) => {
+                if attempt > 0 {
+                    metrics::counter!(metrics_names::RECONNECTS).increment(1);
+                    Health::bump(&health.reconnects_total, 1);
+                    tracing::info!("reconnected to the broker");
+                } else {
+                    tracing::info!(url = %config.amqp.redacted_url(), queue = %config.amqp.ingress_queue, "connected to the broker");
+                }
+                health.set_broker_connected(true);
+                let end = run_session(&ctx, &session, &mut shutdown).await;
+                health.set_broker_connected(false);
+                match end {
+                    SessionEnd::Shutdown => {
+                        if let Err(e) = session.close().await {
+                            tracing::warn!(error = %e, "closing the broker connection");
+                        }
+                        break;
+                    }
+                    SessionEnd::ConnectionLost(reason) => {
+                        tracing::warn!(%reason, "broker session ended; reconnecting");
+                        health.record_error(format!("broker: {reason}"));
+                        let _ = session.close().await;
+                        attempt = 1;
+                    }
+                    SessionEnd::Halted(reason) => {
+                        tracing::error!(%reason, "processing halted; pausing before trying again");
+                        health.record_error(format!("halted: {reason}"));
+                        let _ = session.close().await;
+                        attempt = attempt.saturating_add(1).max(4);
+                    }
+                }
+            }
+            Err(e) => {
+                attempt = attempt.saturating_add(1);
+                tracing::warn!(error = %e, attempt, "cannot connect to the broker; retrying");
+                health.record_error(format!("broker: {e}"));
+            }
+        }
+        if attempt > 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(reconnect_delay(attempt)) => {}
+                _ = until_stopped(&mut shutdown) => break,
+            }
+        }
+    }
+    health.set_consuming(false);
+    if let Some(task) = observer_task {
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    outcomes
+        .flush()
+        .context("cannot flush the state store on shutdown")?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), http_task).await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Per-contract ordering: work on the same linear id runs in queue order, other work runs concurrently, at most
+//! `max_in_flight` at a time.
+//!
+//! A create is keyed by the linear id it will assign (derived from its requestId), so an action on a contract that is
+//! still being created waits for the create instead of failing with "no active contract".
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use uuid::Uuid;
+
+use crate::processor::linear_id_for;
+
+/// The ordering key of a raw request: the linear id it targets or creates; `None` when it has none (malformed).
+pub fn ordering_key(body: &[u8]) -> Option<Uuid> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Keys<'a> {
+        #[serde(borrow, default)]
+        message_name: Option<&'a str>,
+        #[serde(borrow, default)]
+        request_id: Option<&'a str>,
+        #[serde(borrow, default)]
+        contract_ledger_identifier: Option<&'a str>,
+    }
+    let keys: Keys<'_> = serde_json::from_slice(body).ok()?;
+    match (
+        keys.message_name,
+        keys.contract_ledger_identifier,
+        keys.request_id,
+    ) {
+        (Some("CreateContractRequest"), _, Some(request_id)) => Some(linear_id_for(request_id)),
+        (_, Some(linear_id), _) => Uuid::parse_str(linear_id).ok(),
+        _ => None,
+    }
+}
+
+/// Hands out turns: one chain per key, bounded overall.
+pub struct KeyedSequencer {
+    last: HashMap<Uuid, oneshot::Receiver<()>>,
+    permits: Arc<Semaphore>,
+    entered: u64,
+}
+
+/// A place in a key's chain; `wait` resolves when the previous work on the key is done.
+pub struct Turn {
+    previous: Option<oneshot::Receiver<()>>,
+    done: oneshot::Sender<()>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Held while the work runs; dropping it lets the next work on the key start.
+pub struct TurnGuard {
+    _done: oneshot::Sender<()>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl KeyedSequencer {
+    /// A sequencer allowing `max_in_flight` turns at once.
+    pub fn new(max_in_flight: usize) -> Self {
+        Self {
+            last: HashMap::new(),
+            permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            entered: 0,
+        }
+    }
+
+    /// Takes the next turn for `key` (waiting while `max_in_flight` turns are out).
+    pub async fn enter(&mut self, key: Option<Uuid>) -> Turn {
+        // Acquiring fails only on a closed semaphore, and this one is never closed.
+        let permit = self.permits.clone().acquire_owned().await.ok();
+        let (done, receiver) = oneshot::channel();
+        let previous = match key {
+            Some(key) => self.last.insert(key, receiver),
+            None => None,
+        };
+        self.entered += 1;
+        if self.entered % 4096 == 0 {
+            // Forget finished chains so the map holds only keys with work in flight.
+            self.last
+                .retain(|_, rx| matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+        }
+        Turn {
+            previous,
+            done,
+            permit,
+        }
+    }
+}
+
+impl Turn {
+    /// Waits for the previous work on the same key.
+    pub async fn wait(self) -> TurnGuard {
+        if let Some(previous) = self.previous {
+            // An error means the previous work's guard was dropped: it is done either way.
+            let _ = previous.await;
+        }
+        TurnGuard {
+            _done: self.done,
+            _permit: self.permit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn keys_come_from_the_linear_id_or_the_create() {
+        let lid = Uuid::new_v4();
+        let action = format!(
+            r#"{{"messageName":"CreateContractActionRequest","requestId":"a","contractLedgerIdentifier":"{lid}"}}"#
+        );
+        assert_eq!(ordering_key(action.as_bytes()), Some(lid));
+        let create = br#"{"messageName":"CreateContractRequest","requestId":"c1"}"#;
+        assert_eq!(ordering_key(create), Some(linear_id_for("c1")));
+        assert_eq!(ordering_key(b"not json"), None);
+    }
+
+    #[tokio::test]
+    async fn same_key_runs_in_order_other_keys_concurrently() {
+        let mut seq = KeyedSequencer::new(8);
+        let a = Some(Uuid::from_u128(1));
+        let b = Some(Uuid::from_u128(2));
+        let first = seq.enter(a).await.wait().await;
+        let second_a = seq.enter(a).await;
+        let other = seq.enter(b).await;
+        // Another key does not wait.
+        let other_guard = tokio::time::timeout(Duration::from_millis(100), other.wait()).await;
+        assert!(other_guard.is_ok());
+        // The same key waits for the first to finish.
+        let mut waiting = tokio::spawn(second_a.wait());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+                .await
+                .is_err()
+        );
+        drop(first);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), waiting)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn in_flight_is_bounded() {
+        let mut seq = KeyedSequencer::new(2);
+        let t1 = seq.enter(None).await;
+        let _t2 = seq.enter(None).await;
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), seq.enter(None))
+                .await
+                .is_err()
+        );
+        drop(t1);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), seq.enter(None))
+                .await
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! Builds the configured ledger: the embedded one (in memory or journaled) with the mapping's template catalog, or
+//! a Daml participant over gRPC.
+
+use std::sync::Arc;
+
+use embedded_ledger::{Clock, EmbeddedLedger};
+use ledger_port::Ledger;
+
+use crate::config::{Config, ConfigError, LedgerChoice};
+use crate::mapping::{WorkflowMapping, template_catalog};
+
+/// Why the ledger could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerOpenError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("embedded ledger journal: {0}")]
+    Journal(String),
+}
+
+/// The opened ledger, with the embedded one's concrete handle when that is what it is.
+pub struct OpenedLedger {
+    pub ledger: Arc<dyn Ledger>,
+    pub embedded: Option<Arc<EmbeddedLedger>>,
+    /// A short human note on recovery (journal replayed, tail cut), for the log.
+    pub recovery_note: Option<String>,
+    /// `platformVersion` written into egress.
+    pub platform_version: u32,
+}
+
+/// Opens the ledger the config names.
+pub async fn open_ledger(
+    config: &Config,
+    mapping: &WorkflowMapping,
+    clock: Clock,
+) -> Result<OpenedLedger, LedgerOpenError> {
+    match config.ledger_choice()? {
+        LedgerChoice::Embedded(embedded) => {
+            let catalog = template_catalog(&config.workflows, mapping)?;
+            let (ledger, recovery_note) = match &embedded.journal {
+                None => (EmbeddedLedger::in_memory(catalog, clock), None),
+                Some(path) => {
+                    let (ledger, report) = EmbeddedLedger::open(path, catalog, clock)
+                        .await
+                        .map_err(|e| LedgerOpenError::Journal(e.to_string()))?;
+                    let note = match &report.truncated_tail {
+                        Some(tail) => format!(
+                            "journal {}: replayed {} transactions; cut a torn tail: {tail:?}",
+                            path.display(),
+                            report.transactions
+                        ),
+                        None => format!(
+                            "journal {}: replayed {} transactions",
+                            path.display(),
+                            report.transactions
+                        ),
+                    };
+                    (ledger, Some(note))
+                }
+            };
+            if let Some(plan) = &embedded.faults {
+                ledger.set_fault_plan(plan.clone());
+            }
+            let ledger = Arc::new(ledger);
+            Ok(OpenedLedger {
+                ledger: ledger.clone(),
+                embedded: Some(ledger),
+                recovery_note,
+                platform_version: 1,
+            })
+        }
+    }
+}

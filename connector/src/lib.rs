@@ -1,0 +1,18 @@
+//! The connector gateway library: everything the `connector` binary is made of.
+//!
+//! The way of one message: AMQP delivery → parse (message-schema) → idempotency check ([`outcome_store`]) → map
+//! ([`mapping`]) → ledger submit (ledger port) → egress ([`processor`]) → publish with confirms → ack.
+
+pub mod assembly;
+pub mod cli;
+pub mod config;
+pub mod contract_index;
+pub mod encoded_egress;
+pub mod gateway;
+pub mod http;
+pub mod ledger_factory;
+pub mod mapping;
+pub mod metrics_names;
+pub mod observer;
+pub mod outcome_store;
+pub mod processor;

@@ -1,0 +1,97 @@
+//! The `connector` binary: parses the command line and runs the subcommand; errors are printed, not panicked.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use connector::cli::{Cli, Command, ProcessOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { config } => {
+            println!("{}", connector::cli::check(&config).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Process {
+            config,
+            input,
+            clock,
+        } => {
+            init_stderr_logging();
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            connector::cli::process(
+                &ProcessOptions {
+                    config,
+                    input,
+                    clock,
+                },
+                &mut out,
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config } => {
+            connector::cli::run(&config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Send {
+            config,
+            file,
+            timeout,
+        } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let options = connector::cli::SendOptions {
+                config,
+                input: file,
+                timeout,
+            };
+            let (sent, answered) = connector::cli::send(&options, &mut out).await?;
+            eprintln!("sent {sent} message(s); {answered} answered");
+            Ok(if answered == sent {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Test { files } => {
+            let all_passed = connector::cli::test_runner_main(&files).await?;
+            Ok(if all_passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+/// Offline commands log warnings to stderr so stdout stays pure egress (`RUST_LOG` changes the level).
+fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

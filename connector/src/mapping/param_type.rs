@@ -1,0 +1,344 @@
+//! Parameter types of the workflow mapping and the conversion of a request's string value into a ledger value.
+//!
+//! Workbench sends every parameter value as a JSON string; the mapping declares what it means. Each conversion is
+//! strict (no silent truncation or rounding) and its error says what was expected, so the Failure a client gets
+//! names the parameter, the value and the type.
+
+use std::fmt;
+use std::str::FromStr;
+
+use message_schema::time::{parse_date, parse_timestamp_rfc3339};
+use message_schema::value::LedgerValue;
+
+/// Default scale of `numeric` (Daml's `Decimal` = `Numeric 10`).
+pub const DEFAULT_NUMERIC_SCALE: u32 = 10;
+/// Daml numerics hold at most 38 significant digits.
+const MAX_NUMERIC_DIGITS: usize = 38;
+
+/// How a `time` parameter is written by clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// RFC 3339 text, or whole unix seconds.
+    Any,
+    Rfc3339,
+    UnixSeconds,
+}
+
+/// A declared parameter type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamType {
+    Text,
+    Int64,
+    Numeric {
+        scale: u32,
+    },
+    Bool,
+    Party,
+    Time {
+        format: TimeFormat,
+    },
+    Date,
+    ContractId,
+    Optional(Box<ParamType>),
+    /// A JSON array text, each element converted with the inner type.
+    List(Box<ParamType>),
+    /// A closed list of enum constructors.
+    Enum(Vec<String>),
+}
+
+const TYPE_NAMES: &str = "text, int64, numeric, numeric(<scale>), bool, party, time, date, contract_id, optional<T>, list<T>, enum(A|B|…)";
+
+impl FromStr for ParamType {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        if let Some(inner) = t
+            .strip_prefix("optional<")
+            .and_then(|r| r.strip_suffix('>'))
+        {
+            return Ok(ParamType::Optional(Box::new(inner.parse()?)));
+        }
+        if let Some(inner) = t.strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+            return Ok(ParamType::List(Box::new(inner.parse()?)));
+        }
+        if let Some(inner) = t.strip_prefix("numeric(").and_then(|r| r.strip_suffix(')')) {
+            let scale = inner
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|s| *s <= 37)
+                .ok_or_else(|| {
+                    format!("numeric scale {inner:?}: expected a whole number from 0 to 37")
+                })?;
+            return Ok(ParamType::Numeric { scale });
+        }
+        if let Some(inner) = t.strip_prefix("enum(").and_then(|r| r.strip_suffix(')')) {
+            return enum_of(inner.split('|').map(|s| s.trim().to_owned()).collect());
+        }
+        ParamType::from_parts(t, None, None, None)
+    }
+}
+
+fn enum_of(values: Vec<String>) -> Result<ParamType, String> {
+    if values.is_empty() || values.iter().any(|v| !is_identifier(v)) {
+        return Err(format!(
+            "enum constructors {values:?}: expected one or more names of letters, digits and _"
+        ));
+    }
+    Ok(ParamType::Enum(values))
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+impl ParamType {
+    /// Builds a type from the long form `{ type, scale, format, values }`.
+    pub fn from_parts(
+        name: &str,
+        scale: Option<u32>,
+        format: Option<&str>,
+        values: Option<Vec<String>>,
+    ) -> Result<Self, String> {
+        let only = |what: &str, allowed: bool| {
+            if allowed {
+                Ok(())
+            } else {
+                Err(format!("`{what}` does not apply to type {name:?}"))
+            }
+        };
+        only("scale", scale.is_none() || name == "numeric")?;
+        only("format", format.is_none() || name == "time")?;
+        only("values", values.is_none() || name == "enum")?;
+        match name {
+            "text" => Ok(ParamType::Text),
+            "int64" => Ok(ParamType::Int64),
+            "numeric" => match scale {
+                None => Ok(ParamType::Numeric {
+                    scale: DEFAULT_NUMERIC_SCALE,
+                }),
+                Some(s) if s <= 37 => Ok(ParamType::Numeric { scale: s }),
+                Some(s) => Err(format!(
+                    "numeric scale {s}: expected a whole number from 0 to 37"
+                )),
+            },
+            "bool" => Ok(ParamType::Bool),
+            "party" => Ok(ParamType::Party),
+            "time" => {
+                let format = match format {
+                    None | Some("any") => TimeFormat::Any,
+                    Some("rfc3339") => TimeFormat::Rfc3339,
+                    Some("unix_seconds") => TimeFormat::UnixSeconds,
+                    Some(other) => {
+                        return Err(format!(
+                            "unknown time format {other:?} (expected one of any, rfc3339, unix_seconds)"
+                        ));
+                    }
+                };
+                Ok(ParamType::Time { format })
+            }
+            "date" => Ok(ParamType::Date),
+            "contract_id" => Ok(ParamType::ContractId),
+            "enum" => enum_of(values.ok_or_else(|| "enum needs `values: [A, B, …]`".to_owned())?),
+            other
+                if other.starts_with("optional<")
+                    || other.starts_with("list<")
+                    || other.starts_with("numeric(")
+                    || other.starts_with("enum(") =>
+            {
+                other.parse()
+            }
+            other => Err(format!(
+                "unknown type {other:?} (expected one of {TYPE_NAMES})"
+            )),
+        }
+    }
+
+    /// Whether a request may leave the parameter out.
+    pub fn is_optional(&self) -> bool {
+        matches!(self, ParamType::Optional(_))
+    }
+
+    /// Converts a request's string value. The error is the expected form, to be prefixed with the parameter name.
+    pub fn convert(&self, raw: &str) -> Result<LedgerValue, String> {
+        match self {
+            ParamType::Text => Ok(LedgerValue::Text(raw.to_owned())),
+            ParamType::Int64 => parse_int64(raw).map(LedgerValue::Int64).ok_or_else(|| {
+                "expected a whole number from -9223372036854775808 to 9223372036854775807"
+                    .to_owned()
+            }),
+            ParamType::Numeric { scale } => parse_numeric(raw, *scale).map(LedgerValue::Numeric),
+            ParamType::Bool => match raw {
+                "true" => Ok(LedgerValue::Bool(true)),
+                "false" => Ok(LedgerValue::Bool(false)),
+                _ => Err("expected true or false".to_owned()),
+            },
+            ParamType::Party => {
+                if raw.trim().is_empty() || raw.chars().any(char::is_control) {
+                    Err(
+                        "expected a non-empty party identifier without control characters"
+                            .to_owned(),
+                    )
+                } else {
+                    Ok(LedgerValue::Party(raw.to_owned()))
+                }
+            }
+            ParamType::Time { format } => parse_time(raw, *format).map(LedgerValue::Timestamp),
+            ParamType::Date => parse_date(raw)
+                .map(LedgerValue::Date)
+                .ok_or_else(|| "expected a date as YYYY-MM-DD".to_owned()),
+            ParamType::ContractId => {
+                if raw.trim().is_empty() || raw.chars().any(char::is_whitespace) {
+                    Err("expected a contract id or a contract's linear id (UUID)".to_owned())
+                } else {
+                    Ok(LedgerValue::ContractId(raw.to_owned()))
+                }
+            }
+            ParamType::Optional(inner) => {
+                Ok(LedgerValue::Optional(Some(Box::new(inner.convert(raw)?))))
+            }
+            ParamType::List(inner) => convert_list(raw, inner),
+            ParamType::Enum(values) => {
+                if values.iter().any(|v| v == raw) {
+                    Ok(LedgerValue::Enum(raw.to_owned()))
+                } else {
+                    Err(format!("expected one of {}", values.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for ParamType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamType::Text => f.write_str("text"),
+            ParamType::Int64 => f.write_str("int64"),
+            ParamType::Numeric { scale } => write!(f, "numeric({scale})"),
+            ParamType::Bool => f.write_str("bool"),
+            ParamType::Party => f.write_str("party"),
+            ParamType::Time { format } => match format {
+                TimeFormat::Any => f.write_str("time"),
+                TimeFormat::Rfc3339 => f.write_str("time (rfc3339)"),
+                TimeFormat::UnixSeconds => f.write_str("time (unix_seconds)"),
+            },
+            ParamType::Date => f.write_str("date"),
+            ParamType::ContractId => f.write_str("contract_id"),
+            ParamType::Optional(inner) => write!(f, "optional<{inner}>"),
+            ParamType::List(inner) => write!(f, "list<{inner}>"),
+            ParamType::Enum(values) => write!(f, "enum({})", values.join("|")),
+        }
+    }
+}
+
+fn parse_int64(raw: &str) -> Option<i64> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// Canonical Daml numeric text: `-?digits.digits` with exactly `scale` fractional digits (none when scale is 0).
+fn parse_numeric(raw: &str, scale: u32) -> Result<String, String> {
+    let expected = || {
+        format!(
+            "expected a decimal number with at most {scale} digits after the point (e.g. \"12.5\")"
+        )
+    };
+    let (negative, unsigned) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (int_part, frac_part) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (unsigned, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty()
+        || !all_digits(int_part)
+        || !all_digits(frac_part)
+        || (unsigned.contains('.') && frac_part.is_empty())
+    {
+        return Err(expected());
+    }
+    let frac_trimmed = frac_part.trim_end_matches('0');
+    if frac_trimmed.len() > scale as usize {
+        return Err(expected());
+    }
+    let int_trimmed = match int_part.trim_start_matches('0') {
+        "" => "0",
+        s => s,
+    };
+    if int_trimmed.len() + scale as usize > MAX_NUMERIC_DIGITS {
+        return Err(format!(
+            "expected at most {} digits before the point for numeric({scale})",
+            MAX_NUMERIC_DIGITS - scale as usize
+        ));
+    }
+    let is_zero = int_trimmed == "0" && frac_trimmed.is_empty();
+    let mut out = String::with_capacity(int_trimmed.len() + scale as usize + 2);
+    if negative && !is_zero {
+        out.push('-');
+    }
+    out.push_str(int_trimmed);
+    if scale > 0 {
+        out.push('.');
+        out.push_str(frac_trimmed);
+        out.extend(std::iter::repeat_n(
+            '0',
+            scale as usize - frac_trimmed.len(),
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_time(raw: &str, format: TimeFormat) -> Result<i64, String> {
+    let unix = || {
+        parse_int64(raw)
+            .and_then(|secs| secs.checked_mul(1_000_000))
+            .filter(|_| !raw.is_empty())
+    };
+    let result = match format {
+        TimeFormat::UnixSeconds => unix(),
+        TimeFormat::Rfc3339 => parse_timestamp_rfc3339(raw),
+        TimeFormat::Any => unix().or_else(|| parse_timestamp_rfc3339(raw)),
+    };
+    result.ok_or_else(|| {
+        match format {
+            TimeFormat::UnixSeconds => "expected whole unix seconds (e.g. \"1732442400\")",
+            TimeFormat::Rfc3339 => "expected an RFC 3339 time (e.g. \"2026-11-24T10:00:00Z\")",
+            TimeFormat::Any => {
+                "expected an RFC 3339 time (e.g. \"2026-11-24T10:00:00Z\") or whole unix seconds"
+            }
+        }
+        .to_owned()
+    })
+}
+
+fn convert_list(raw: &str, inner: &ParamType) -> Result<LedgerValue, String> {
+    let expected = || format!("expected a JSON array text of {inner} values (e.g. [\"a\", \"b\"])");
+    let items: Vec<serde_json::Value> = serde_json::from_str(raw).map_err(|_| expected())?;
+    let mut values = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let text = match item {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => return Err(format!("element [{}]: {}", i + 1, expected())),
+        };
+        values.push(
+            inner
+                .convert(&text)
+                .map_err(|e| format!("element [{}] {text:?}: {e}", i + 1))?,
+        );
+    }
+    Ok(LedgerValue::List(values))
+}
+
+#[cfg(test)]
+#[path = "param_type_tests.rs"]
+mod tests;

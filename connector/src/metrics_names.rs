@@ -1,0 +1,20 @@
+//! Names of the Prometheus metrics the gateway exports, in one place so the HTTP docs and tests agree with the code.
+
+/// Ingress messages by `message_name` and `outcome` (completed, replayed, malformed, exhausted).
+pub const INGRESS_MESSAGES: &str = "connector_ingress_messages_total";
+/// Egress messages published and confirmed, by `message_name` (the routing key).
+pub const EGRESS_MESSAGES: &str = "connector_egress_messages_total";
+/// Egress messages the broker returned as unroutable, by `message_name`.
+pub const EGRESS_UNROUTABLE: &str = "connector_egress_unroutable_total";
+/// Seconds from delivery to ack, per message.
+pub const PROCESSING_SECONDS: &str = "connector_processing_seconds";
+/// Retries of transient ledger faults.
+pub const LEDGER_RETRIES: &str = "connector_ledger_retries_total";
+/// Originals sent to the dead-letter exchange, by `reason` (malformed, exhausted).
+pub const DEAD_LETTERS: &str = "connector_dead_letters_total";
+/// Broker reconnections.
+pub const RECONNECTS: &str = "connector_broker_reconnects_total";
+/// Messages the ledger observer published.
+pub const OBSERVER_MESSAGES: &str = "connector_observer_messages_total";
+/// Ledger end minus the observer's confirmed checkpoint.
+pub const OBSERVER_LAG: &str = "connector_observer_offset_lag";

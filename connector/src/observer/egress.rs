@@ -1,0 +1,162 @@
+//! The egress the observer publishes for a ledger transaction it did not cause ("An Event Occurs"), and for the
+//! start-up sweep of active contracts.
+
+use ledger_port::{ActiveContract, Event, Transaction};
+use message_schema::egress::{EgressMessage, EventParameter, LedgerInfo};
+use message_schema::properties::{flatten, render};
+use message_schema::value::LedgerValue;
+
+use crate::contract_index::{ContractIndex, linear_id_of_payload};
+use crate::mapping::WorkflowMapping;
+
+/// Egress for one transaction, in event order: for each exercise on a mapped template an EventMessage and the
+/// lineage's ContractMessage after it; for each create that starts a lineage a ContractMessage with
+/// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts).
+pub fn transaction_egress(
+    info: &LedgerInfo,
+    mapping: &WorkflowMapping,
+    index: &ContractIndex,
+    tx: &Transaction,
+) -> Vec<EgressMessage> {
+    let mut out = Vec::new();
+    let mut continued = Vec::new();
+    for (position, event) in tx.events.iter().enumerate() {
+        match event {
+            Event::Exercised(exercised) => {
+                let Some(workflow) = mapping.workflow_for_template(&exercised.template_id) else {
+                    continue;
+                };
+                let prior = index
+                    .linear_id_of(&exercised.contract_id)
+                    .and_then(|l| index.get(&l));
+                let successor = tx.events.iter().skip(position + 1).find_map(|e| match e {
+                    Event::Created(c)
+                        if mapping.workflow_for_template(&c.template_id).is_some() =>
+                    {
+                        linear_id_of_payload(&c.arguments, &workflow.linear_id_field)
+                            .map(|l| (l, c))
+                    }
+                    _ => None,
+                });
+                // The lineage: known from the index, or (for a contract the gateway never saw) from the successor.
+                let linear_id = match (prior, &successor) {
+                    (Some(p), _) => p.linear_id,
+                    (None, Some((l, _))) => *l,
+                    (None, None) => continue,
+                };
+                if successor.as_ref().is_some_and(|(l, _)| *l == linear_id) {
+                    continued.push(linear_id);
+                }
+                let caller = exercised
+                    .acting_parties
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let function_name = workflow
+                    .functions
+                    .values()
+                    .find(|f| f.choice == exercised.choice)
+                    .map(|f| f.name.as_str())
+                    .unwrap_or(exercised.choice.as_str());
+                out.push(EgressMessage::event(
+                    info,
+                    None,
+                    caller,
+                    &linear_id,
+                    function_name,
+                    event_parameters(&exercised.argument),
+                    &tx.update_id,
+                    position as u32 + 1,
+                ));
+                let payload = match (&successor, prior) {
+                    (Some((l, c)), _) if *l == linear_id => Some(&c.arguments),
+                    (_, Some(p)) => Some(p.payload.as_ref()),
+                    _ => None,
+                };
+                if let Some(payload) = payload {
+                    out.push(EgressMessage::contract(
+                        info,
+                        None,
+                        &linear_id,
+                        flatten(payload, &workflow.linear_id_field),
+                        &tx.update_id,
+                        caller,
+                        false,
+                    ));
+                }
+            }
+            Event::Created(created) => {
+                let Some(workflow) = mapping.workflow_for_template(&created.template_id) else {
+                    continue;
+                };
+                let Some(linear_id) =
+                    linear_id_of_payload(&created.arguments, &workflow.linear_id_field)
+                else {
+                    continue;
+                };
+                if continued.contains(&linear_id) {
+                    continue;
+                }
+                let from = created
+                    .signatories
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("");
+                out.push(EgressMessage::contract(
+                    info,
+                    None,
+                    &linear_id,
+                    flatten(&created.arguments, &workflow.linear_id_field),
+                    &tx.update_id,
+                    from,
+                    true,
+                ));
+            }
+            Event::Archived(_) => {}
+        }
+    }
+    out
+}
+
+/// A ContractMessage (`isNewContract: false`) for an active contract found by the start-up sweep.
+pub fn sweep_egress(
+    info: &LedgerInfo,
+    mapping: &WorkflowMapping,
+    active: &ActiveContract,
+) -> Option<EgressMessage> {
+    let created = &active.created;
+    let workflow = mapping.workflow_for_template(&created.template_id)?;
+    let linear_id = linear_id_of_payload(&created.arguments, &workflow.linear_id_field)?;
+    let from = created
+        .signatories
+        .first()
+        .map(String::as_str)
+        .unwrap_or("");
+    Some(EgressMessage::contract(
+        info,
+        None,
+        &linear_id,
+        flatten(&created.arguments, &workflow.linear_id_field),
+        &active.created_update_id,
+        from,
+        false,
+    ))
+}
+
+/// A choice argument as Workbench parameters: a record's fields flattened, anything else as one `argument`.
+fn event_parameters(argument: &LedgerValue) -> Vec<EventParameter> {
+    match argument {
+        LedgerValue::Record(record) => flatten(record, "")
+            .into_iter()
+            .map(|p| EventParameter {
+                name: p.name,
+                value: p.value,
+            })
+            .collect(),
+        LedgerValue::Unit => Vec::new(),
+        other => vec![EventParameter {
+            name: "argument".to_owned(),
+            value: render(other),
+        }],
+    }
+}

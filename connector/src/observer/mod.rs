@@ -1,0 +1,279 @@
+//! The ledger observer: publishes what happens on the ledger that the gateway's own requests did not cause, and
+//! keeps the linear id index current with others' changes.
+//!
+//! Start-up is gap-free: with a checkpoint it resumes after it; without one it optionally sweeps the active
+//! contracts (ContractMessage, `isNewContract: false`) and follows the update stream from the sweep's offset. The
+//! checkpoint advances only after the broker confirmed the egress up to that offset, so a crash re-publishes
+//! (with the same message ids) rather than skips.
+
+mod egress;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use amqp_transport::{
+    AmqpSession, AmqpSettings, ConfirmOutcome, OutgoingMessage, PendingConfirm, Publisher,
+};
+use futures::{FutureExt, StreamExt};
+use ledger_port::Transaction;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use egress::{sweep_egress, transaction_egress};
+
+use crate::config::{Config, ObserveMode};
+use crate::encoded_egress::EncodedEgress;
+use crate::gateway::health::Health;
+use crate::metrics_names;
+use crate::outcome_store::OutcomeStore;
+use crate::processor::{COMMAND_ID_PREFIX, Processor};
+
+/// Most transactions published before their confirms are awaited and the checkpoint advances.
+const MAX_BATCH: usize = 256;
+
+struct Observer {
+    mode: ObserveMode,
+    sweep: bool,
+    settings: AmqpSettings,
+    processor: Arc<Processor>,
+    outcomes: Arc<dyn OutcomeStore>,
+    health: Arc<Health>,
+    /// The offset the index was loaded at: older transactions are already reflected in it.
+    index_offset: i64,
+}
+
+/// Starts the observer unless `observe: off`.
+pub fn spawn(
+    config: &Config,
+    processor: Arc<Processor>,
+    outcomes: Arc<dyn OutcomeStore>,
+    health: Arc<Health>,
+    index_offset: i64,
+    shutdown: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
+    if config.observe == ObserveMode::Off {
+        return None;
+    }
+    let mut settings = config.amqp.clone();
+    settings.connection_name = Some(format!(
+        "{}-observer",
+        settings
+            .connection_name
+            .clone()
+            .unwrap_or_else(|| "connector".to_owned())
+    ));
+    let observer = Observer {
+        mode: config.observe,
+        sweep: config.sweep,
+        settings,
+        processor,
+        outcomes,
+        health,
+        index_offset,
+    };
+    Some(tokio::spawn(observer.run(shutdown)))
+}
+
+impl Observer {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut attempt = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            match self.observe(&mut shutdown).await {
+                Ok(()) => return,
+                Err(e) => {
+                    attempt = attempt.saturating_add(1);
+                    tracing::warn!(error = %e, attempt, "observer interrupted; resuming from its checkpoint");
+                    self.health.record_error(format!("observer: {e}"));
+                    let retry = crate::config::RetryConfig {
+                        max_attempts: u32::MAX,
+                        initial_backoff_ms: 200,
+                        max_backoff_ms: 10_000,
+                    };
+                    tokio::select! {
+                        _ = tokio::time::sleep(crate::processor::backoff(&retry, attempt)) => {}
+                        _ = crate::gateway::until_stopped(&mut shutdown) => return,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn observe(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+        let session = AmqpSession::connect(&self.settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        let publisher = session.publisher();
+        let ledger = self.processor.ledger().clone();
+        let filter = self.processor.update_filter();
+        let begin = match self.outcomes.checkpoint().map_err(|e| e.to_string())? {
+            Some(checkpoint) => checkpoint,
+            None => {
+                let start = if self.sweep {
+                    self.sweep(&publisher).await?
+                } else {
+                    self.index_offset
+                };
+                self.outcomes
+                    .set_checkpoint(start)
+                    .map_err(|e| e.to_string())?;
+                start
+            }
+        };
+        self.health
+            .observer_offset
+            .store(begin.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(begin_exclusive = begin, mode = ?self.mode, "observer following the ledger");
+        let mut updates = ledger
+            .updates(begin, &filter)
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = crate::gateway::until_stopped(&mut *shutdown) => {
+                    let _ = session.close().await;
+                    return Ok(());
+                }
+                _ = session.closed() => return Err("broker connection closed".to_owned()),
+                next = updates.next() => match next {
+                    None => return Err("the ledger's update stream ended".to_owned()),
+                    Some(Err(e)) => return Err(format!("update stream: {e}")),
+                    Some(Ok(tx)) => tx,
+                },
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match updates.next().now_or_never() {
+                    Some(Some(Ok(tx))) => batch.push(tx),
+                    Some(Some(Err(e))) => return Err(format!("update stream: {e}")),
+                    _ => break,
+                }
+            }
+            self.publish_batch(&publisher, &batch).await?;
+        }
+    }
+
+    async fn publish_batch(
+        &self,
+        publisher: &Publisher,
+        batch: &[Transaction],
+    ) -> Result<(), String> {
+        let mut confirms = Vec::new();
+        let mut published = 0u64;
+        let info = self.processor.info().clone();
+        let mapping = self.processor.mapping().clone();
+        let index = self.processor.index();
+        for tx in batch {
+            let own = tx.command_id.starts_with(COMMAND_ID_PREFIX);
+            let messages = if !own || self.mode == ObserveMode::All {
+                let guard = index.read().unwrap_or_else(|e| e.into_inner());
+                transaction_egress(&info, &mapping, &guard, tx)
+            } else {
+                Vec::new()
+            };
+            // The processor applies its own transactions; re-applying them here could move a lineage backwards.
+            if !own && tx.offset > self.index_offset {
+                index
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .apply(tx, &mapping);
+            }
+            for egress in EncodedEgress::encode_all(&messages, &tx.update_id) {
+                confirms.push(publish(publisher, &self.settings.egress_exchange, &egress).await?);
+                published += 1;
+            }
+        }
+        await_confirms(confirms, &self.health).await?;
+        if let Some(last) = batch.last() {
+            self.outcomes
+                .set_checkpoint(last.offset)
+                .map_err(|e| e.to_string())?;
+            self.health.observer_offset.store(
+                last.offset.max(0) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            if let Ok(end) = self.processor.ledger().ledger_end().await {
+                metrics::gauge!(metrics_names::OBSERVER_LAG).set((end - last.offset).max(0) as f64);
+            }
+        }
+        metrics::counter!(metrics_names::OBSERVER_MESSAGES).increment(published);
+        Ok(())
+    }
+
+    /// Publishes every active contract once; returns the offset the sweep was taken at.
+    async fn sweep(&self, publisher: &Publisher) -> Result<i64, String> {
+        let acs = self
+            .processor
+            .ledger()
+            .active_contracts(&self.processor.update_filter())
+            .await
+            .map_err(|e| e.to_string())?;
+        let info = self.processor.info().clone();
+        let mut confirms = Vec::new();
+        for active in &acs.contracts {
+            if let Some(message) = sweep_egress(&info, self.processor.mapping(), active) {
+                let egress = EncodedEgress::encode(
+                    &message,
+                    &format!("sweep:{}", active.created.contract_id),
+                    0,
+                );
+                confirms.push(publish(publisher, &self.settings.egress_exchange, &egress).await?);
+            }
+        }
+        let count = confirms.len();
+        await_confirms(confirms, &self.health).await?;
+        tracing::info!(
+            contracts = count,
+            offset = acs.offset,
+            "observer sweep published the active contracts"
+        );
+        metrics::counter!(metrics_names::OBSERVER_MESSAGES).increment(count as u64);
+        Ok(acs.offset)
+    }
+}
+
+async fn publish(
+    publisher: &Publisher,
+    exchange: &str,
+    egress: &EncodedEgress,
+) -> Result<PendingConfirm, String> {
+    let message = OutgoingMessage {
+        exchange: exchange.to_owned(),
+        routing_key: egress.routing_key.clone(),
+        body: egress.body.clone(),
+        message_id: egress.message_id.clone(),
+        correlation_id: None,
+        message_type: Some(egress.routing_key.clone()),
+        timestamp_secs: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        headers: Default::default(),
+    };
+    publisher
+        .publish(&message)
+        .await
+        .map_err(|e| format!("publish failed: {e}"))
+}
+
+async fn await_confirms(confirms: Vec<PendingConfirm>, health: &Health) -> Result<(), String> {
+    for confirm in confirms {
+        match tokio::time::timeout(Duration::from_secs(60), confirm.wait()).await {
+            Ok(Ok(ConfirmOutcome::Acked)) => {}
+            Ok(Ok(ConfirmOutcome::Unroutable)) => {
+                Health::bump(&health.unroutable_total, 1);
+                metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => "observer")
+                    .increment(1);
+            }
+            Ok(Ok(ConfirmOutcome::Nacked)) => {
+                return Err("the broker refused (nacked) an egress message".to_owned());
+            }
+            Ok(Err(e)) => return Err(format!("waiting for a publisher confirm: {e}")),
+            Err(_) => return Err("no publisher confirm within 60 s".to_owned()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! An in-memory outcome store, for `connector process` and tests: idempotent within one process.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{OutcomeStore, StoreError};
+use crate::encoded_egress::EncodedEgress;
+
+/// Outcomes in a hash map.
+#[derive(Debug, Default)]
+pub struct MemoryOutcomeStore {
+    outcomes: Mutex<HashMap<String, Vec<EncodedEgress>>>,
+    checkpoint: Mutex<Option<i64>>,
+}
+
+impl MemoryOutcomeStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Vec<EncodedEgress>>>, StoreError> {
+        self.outcomes
+            .lock()
+            .map_err(|_| StoreError("in-memory store poisoned by an earlier panic".to_owned()))
+    }
+}
+
+impl OutcomeStore for MemoryOutcomeStore {
+    fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError> {
+        Ok(self.lock()?.get(request_id).cloned())
+    }
+
+    fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
+        self.lock()?.insert(request_id.to_owned(), egress.to_vec());
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.len() as u64)
+    }
+
+    fn checkpoint(&self) -> Result<Option<i64>, StoreError> {
+        Ok(*self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn set_checkpoint(&self, offset: i64) -> Result<(), StoreError> {
+        *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(offset);
+        Ok(())
+    }
+}
