@@ -1,0 +1,318 @@
+//! The fault harness: N mixed requests through the real `connector` binary and the real broker, the gateway killed
+//! with SIGKILL K times at random moments (and its broker connections cut), then checked from the ledger journal and
+//! the collected egress: every requestId has its outcome, each create/action has exactly one ledger effect, and each
+//! contract's effects are in publish order. Prints the figures; fails on any loss or duplicate effect.
+//!
+//! Size: `HARNESS_N` (default 2000) and `HARNESS_K` (default 5); e.g.
+//! `HARNESS_N=50000 HARNESS_K=50 cargo test --release --test crash_harness -- --nocapture`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use ledger_port::{Ledger, UpdateFilter};
+use rand::Rng;
+use serde_json::{Value, json};
+use support::*;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Workload {
+    bodies: Vec<Vec<u8>>,
+    /// requestId → (publish position, linear id targeted or created, effectful?)
+    requests: BTreeMap<String, (usize, String, bool)>,
+    malformed_without_id: usize,
+}
+
+fn workload(n: usize, seed: u64) -> Workload {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let contracts = (n / 10).max(5);
+    let mut bodies = Vec::with_capacity(n);
+    let mut requests = BTreeMap::new();
+    let mut created: Vec<String> = Vec::new();
+    let mut malformed_without_id = 0;
+    for i in 0..n {
+        let roll: u32 = rng.random_range(0..100);
+        let (value, id, lid, effectful): (Value, String, String, bool) = if created.len()
+            < contracts
+            && (created.is_empty() || roll < 30)
+        {
+            let id = format!("h-create-{i}");
+            let lid = connector::processor::linear_id_for(&id).to_string();
+            created.push(lid.clone());
+            let v = json!({"messageName":"CreateContractRequest","requestId":id,"workflowName":"RefrigeratedTransportation",
+                "parameters":[{"name":"device","value":"Device01"},{"name":"supplyChainOwner","value":"Retailer"},
+                {"name":"supplyChainObserver","value":"Auditor"},{"name":"minHumidity","value":"20"},{"name":"maxHumidity","value":"60"},
+                {"name":"minTemperature","value":"2"},{"name":"maxTemperature","value":"8"}],"messageSchemaVersion":"1.0.0"});
+            (v, id, lid, true)
+        } else if roll < 2 {
+            if rng.random_bool(0.5) {
+                malformed_without_id += 1;
+                bodies.push(format!("{{not json {i}").into_bytes());
+                continue;
+            }
+            let id = format!("h-bad-{i}");
+            (
+                json!({"messageName":"CreateContractRequest","requestId":id,"messageSchemaVersion":"1.0.0"}),
+                id,
+                String::new(),
+                false,
+            )
+        } else {
+            let lid = created[rng.random_range(0..created.len())].clone();
+            if roll < 20 {
+                let id = format!("h-read-{i}");
+                (
+                    json!({"messageName":"ReadContractRequest","requestId":id,"contractLedgerIdentifier":lid,"messageSchemaVersion":"1.0.0"}),
+                    id,
+                    lid,
+                    false,
+                )
+            } else {
+                let id = format!("h-act-{i}");
+                (
+                    json!({"messageName":"CreateContractActionRequest","requestId":id,"contractLedgerIdentifier":lid,
+                    "workflowFunctionName":"IngestTelemetry","userChainIdentifier":"Device01",
+                    "parameters":[{"name":"humidity","value":rng.random_range(25..55).to_string()},{"name":"temperature","value":"5"},
+                    {"name":"timestamp","value":"1764000000"}],"messageSchemaVersion":"1.0.0"}),
+                    id,
+                    lid,
+                    true,
+                )
+            }
+        };
+        requests.insert(id, (bodies.len(), lid, effectful));
+        bodies.push(serde_json::to_vec(&value).unwrap_or_default());
+    }
+    Workload {
+        bodies,
+        requests,
+        malformed_without_id,
+    }
+}
+
+fn is_terminal(c: &Captured) -> bool {
+    c.routing_key == "ContractMessage"
+        || c.json.get("status").and_then(Value::as_str) == Some("Failure")
+}
+
+async fn journal_transactions(
+    journal: &std::path::Path,
+    config: &std::path::Path,
+) -> Vec<ledger_port::Transaction> {
+    let config = connector::config::Config::load(config).unwrap();
+    let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
+    let catalog = connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
+    let (ledger, _) =
+        embedded_ledger::EmbeddedLedger::open(journal, catalog, embedded_ledger::Clock::System)
+            .await
+            .unwrap();
+    let ledger: Arc<dyn Ledger> = Arc::new(ledger);
+    let end = ledger.ledger_end().await.unwrap();
+    let mut stream = ledger.updates(0, &UpdateFilter::default()).await.unwrap();
+    let mut out = Vec::new();
+    while out.len() < end as usize {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Ok(tx))) => out.push(tx),
+            _ => break,
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_no_duplicate_effect_under_sigkill() {
+    let n = env_usize("HARNESS_N", 2000);
+    let k = env_usize("HARNESS_K", 5);
+    let seed: u64 = rand::rng().random();
+    let names = Names::new("harness");
+    let broker = Broker::connect(&names).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("ledger.log");
+    let http_port = free_port();
+    // `observe: all` makes the observer publish every transaction, so its completeness under SIGKILL is checked too.
+    let config = example_config(
+        &names,
+        dir.path(),
+        AMQP_URL,
+        http_port,
+        &format!("  embedded: {{ journal: {} }}", journal.display()),
+        "observe: all",
+    );
+    let work = workload(n, seed);
+    let started = Instant::now();
+    let mut gw = Gateway::start(&config, http_port);
+    assert!(
+        gw.wait_ready(Duration::from_secs(60)).await,
+        "{}",
+        gw.log_text()
+    );
+    broker.publish_all(&work.bodies).await;
+
+    let expected_terminals = work.requests.len() + work.malformed_without_id;
+    let mut collected: Vec<Captured> = Vec::new();
+    let mut rng = rand::rng();
+    for kill in 0..k {
+        let wait = Duration::from_millis(rng.random_range(300..1500));
+        let got = broker
+            .collect_until(&names.capture_queue, wait, |_| false)
+            .await;
+        collected.extend(got);
+        gw.kill();
+        if kill % 2 == 1 {
+            close_connections(&names.connection_name);
+        }
+        gw.spawn();
+        assert!(
+            gw.wait_ready(Duration::from_secs(60)).await,
+            "restart {kill}: {}",
+            gw.log_text()
+        );
+    }
+    let done_ids = |c: &[Captured]| -> (BTreeSet<String>, usize) {
+        let ids = c
+            .iter()
+            .filter(|c| is_terminal(c))
+            .filter_map(|c| c.json.get("requestId")?.as_str().map(str::to_owned))
+            .collect();
+        let generic = c
+            .iter()
+            .filter(|c| {
+                c.json.get("status").and_then(Value::as_str) == Some("Failure")
+                    && c.json.get("requestId").is_none()
+            })
+            .count();
+        (ids, generic)
+    };
+    let (mut ids_so_far, mut generic_so_far) = done_ids(&collected);
+    let mut scanned = 0;
+    let rest = broker
+        .collect_until(&names.capture_queue, Duration::from_secs(600), |g| {
+            // Incremental, so a large run stays linear.
+            let (ids, generic) = done_ids(&g[scanned..]);
+            scanned = g.len();
+            ids_so_far.extend(ids);
+            generic_so_far += generic;
+            ids_so_far.len() >= work.requests.len() && generic_so_far >= work.malformed_without_id
+        })
+        .await;
+    collected.extend(rest);
+    assert!(gw.terminate(), "clean stop: {}", gw.log_text());
+
+    // Outcomes.
+    let (done, _) = done_ids(&collected);
+    let lost: Vec<&String> = work
+        .requests
+        .keys()
+        .filter(|id| !done.contains(*id))
+        .collect();
+    // Ledger effects, from the journal.
+    let txs = journal_transactions(&journal, &config).await;
+    // Observer completeness: every transaction published at least once by the observer (messages without a
+    // requestId). What it had not confirmed before the stop must follow from its checkpoint after a restart.
+    let observed = |c: &[Captured]| -> BTreeSet<String> {
+        c.iter()
+            .filter(|c| c.json.get("requestId").is_none())
+            .filter_map(|c| c.json.get("blockhash")?.as_str().map(str::to_owned))
+            .collect()
+    };
+    let tx_hashes: BTreeSet<String> = txs
+        .iter()
+        .map(|tx| message_schema::ids::transaction_hash(&tx.update_id))
+        .collect();
+    let mut seen_by_observer = observed(&collected);
+    if !tx_hashes.is_subset(&seen_by_observer) {
+        gw.spawn();
+        assert!(
+            gw.wait_ready(Duration::from_secs(60)).await,
+            "{}",
+            gw.log_text()
+        );
+        let more = broker
+            .collect_until(&names.capture_queue, Duration::from_secs(60), |g| {
+                let mut all = seen_by_observer.clone();
+                all.extend(observed(g));
+                tx_hashes.is_subset(&all)
+            })
+            .await;
+        seen_by_observer.extend(observed(&more));
+        collected.extend(more);
+        assert!(gw.terminate(), "clean stop: {}", gw.log_text());
+    }
+    let observer_skipped = tx_hashes.difference(&seen_by_observer).count();
+    let by_command: HashMap<String, Vec<i64>> = txs.iter().fold(HashMap::new(), |mut m, tx| {
+        m.entry(tx.command_id.clone()).or_default().push(tx.offset);
+        m
+    });
+    let mut duplicated_effects = 0;
+    let mut missing_effects = 0;
+    let mut per_contract: BTreeMap<String, Vec<(i64, usize)>> = BTreeMap::new();
+    let succeeded: BTreeSet<String> = collected
+        .iter()
+        .filter(|c| c.routing_key == "ContractMessage")
+        .filter_map(|c| c.json.get("requestId")?.as_str().map(str::to_owned))
+        .collect();
+    for (id, (position, lid, effectful)) in &work.requests {
+        let command = connector::processor::command_id_for(id);
+        let effects = by_command.get(&command).map(Vec::len).unwrap_or(0);
+        if effects > 1 {
+            duplicated_effects += 1;
+        }
+        if *effectful && succeeded.contains(id) {
+            if effects == 0 {
+                missing_effects += 1;
+            }
+            if let Some(offsets) = by_command.get(&command) {
+                per_contract
+                    .entry(lid.clone())
+                    .or_default()
+                    .push((offsets[0], *position));
+            }
+        } else if effects > 0 && !*effectful {
+            duplicated_effects += 1;
+        }
+    }
+    let mut order_violations = 0;
+    for effects in per_contract.values_mut() {
+        effects.sort();
+        if effects.windows(2).any(|w| w[0].1 > w[1].1) {
+            order_violations += 1;
+        }
+    }
+    let mut by_message_id: HashMap<String, usize> = HashMap::new();
+    for c in &collected {
+        *by_message_id
+            .entry(c.message_id.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let duplicate_egress: usize = by_message_id.values().map(|n| n - 1).sum();
+    let figures = json!({
+        "harness": "crash", "N": n, "K": k, "seed": seed, "requests_with_id": work.requests.len(),
+        "malformed_without_id": work.malformed_without_id, "expected_terminal": expected_terminals,
+        "lost": lost.len(), "duplicated_effects": duplicated_effects, "missing_effects": missing_effects,
+        "order_violations": order_violations,
+        "observer_skipped": observer_skipped, "ledger_transactions": txs.len(),
+        "egress_messages": collected.len(), "duplicate_egress_by_message_id": duplicate_egress,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    println!("{figures}");
+    assert!(
+        lost.is_empty(),
+        "lost requests (first 10): {:?}",
+        &lost[..lost.len().min(10)]
+    );
+    assert_eq!(duplicated_effects, 0, "{figures}");
+    assert_eq!(missing_effects, 0, "{figures}");
+    assert_eq!(order_violations, 0, "{figures}");
+    assert_eq!(observer_skipped, 0, "{figures}");
+    broker.cleanup().await;
+}
