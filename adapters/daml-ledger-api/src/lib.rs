@@ -7,6 +7,7 @@
 
 mod error_id;
 mod identifier;
+pub mod rejection;
 mod transaction_conversion;
 mod value_conversion;
 
