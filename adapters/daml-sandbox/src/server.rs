@@ -1,0 +1,97 @@
+//! The sandbox server: the five services behind the token check, on a bound TCP listener, until a shutdown signal.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use daml_ledger_api::v2::command_completion_service_server::CommandCompletionServiceServer;
+use daml_ledger_api::v2::command_service_server::CommandServiceServer;
+use daml_ledger_api::v2::state_service_server::StateServiceServer;
+use daml_ledger_api::v2::update_service_server::UpdateServiceServer;
+use daml_ledger_api::v2::version_service_server::VersionServiceServer;
+use ledger_port::ServableLedger;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+
+use crate::auth::TokenCheck;
+use crate::command_service::SandboxCommandService;
+use crate::completion_service::SandboxCompletionService;
+use crate::context::Context;
+use crate::settings::SandboxSettings;
+use crate::state_service::SandboxStateService;
+use crate::update_service::SandboxUpdateService;
+use crate::version_service::SandboxVersionService;
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the Ledger API server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A ledger served over the Daml Ledger API v2 subset.
+pub struct Sandbox {
+    context: Arc<Context>,
+    token: TokenCheck,
+    stop: watch::Sender<bool>,
+}
+
+impl Sandbox {
+    /// A sandbox in front of `ledger`.
+    pub fn new(ledger: Arc<dyn ServableLedger>, settings: SandboxSettings) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        Self {
+            context: Arc::new(Context::new(
+                ledger,
+                settings.known_templates,
+                settings.submission_latency,
+                stopped,
+            )),
+            token: TokenCheck::new(settings.token),
+            stop,
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` completes; then open streams end and the server returns once the
+    /// calls in flight have been answered.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
+        let Self {
+            context,
+            token,
+            stop,
+        } = self;
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tonic::transport::Server::builder()
+            .add_service(InterceptedService::new(
+                VersionServiceServer::new(SandboxVersionService),
+                token.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                CommandServiceServer::new(SandboxCommandService::new(context.clone())),
+                token.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                StateServiceServer::new(SandboxStateService::new(context.clone())),
+                token.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                UpdateServiceServer::new(SandboxUpdateService::new(context.clone())),
+                token.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                CommandCompletionServiceServer::new(SandboxCompletionService::new(context)),
+                token,
+            ))
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal)
+            .await?;
+        Ok(())
+    }
+}
