@@ -3,6 +3,10 @@
 //! the collected egress: every requestId has its outcome, each create/action has exactly one ledger effect, and each
 //! contract's effects are in publish order. Prints the figures; fails on any loss or duplicate effect.
 //!
+//! Once per run the harness also stops consuming for two seconds while the capture queue is limited
+//! (`HARNESS_CAPTURE_LIMIT`, default 300, `x-overflow: reject-publish`), so the broker nacks egress: acking a
+//! delivery before its egress is confirmed would lose outcomes there.
+//!
 //! Size: `HARNESS_N` (default 2000) and `HARNESS_K` (default 5); e.g.
 //! `HARNESS_N=50000 HARNESS_K=50 cargo test --release --test crash_harness -- --nocapture`.
 
@@ -134,8 +138,11 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
     let n = env_usize("HARNESS_N", 2000);
     let k = env_usize("HARNESS_K", 5);
     let seed: u64 = rand::rng().random();
+    // While the capture queue is full the broker nacks egress (reject-publish): the harness stalls downstream once
+    // per run, so a gateway that acked before its egress was confirmed would lose those outcomes.
+    let capture_limit = env_usize("HARNESS_CAPTURE_LIMIT", 300) as u32;
     let names = Names::new("harness");
-    let broker = Broker::connect(&names).await;
+    let broker = Broker::connect_with_capture_limit(&names, Some(capture_limit)).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("ledger.log");
     let http_port = free_port();
@@ -167,6 +174,10 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
             .collect_until(&names.capture_queue, wait, |_| false)
             .await;
         collected.extend(got);
+        if kill == 0 {
+            // The downstream stall: nobody consumes, the capture queue fills, further egress is nacked.
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+        }
         gw.kill();
         if kill % 2 == 1 {
             close_connections(&names.connection_name);
@@ -295,6 +306,7 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
             .or_default() += 1;
     }
     let duplicate_egress: usize = by_message_id.values().map(|n| n - 1).sum();
+    let nacked_sessions = gw.log_text().matches("refused (nacked)").count();
     let figures = json!({
         "harness": "crash", "N": n, "K": k, "seed": seed, "requests_with_id": work.requests.len(),
         "malformed_without_id": work.malformed_without_id, "expected_terminal": expected_terminals,
@@ -302,12 +314,19 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
         "order_violations": order_violations,
         "observer_skipped": observer_skipped, "ledger_transactions": txs.len(),
         "egress_messages": collected.len(), "duplicate_egress_by_message_id": duplicate_egress,
+        "sessions_ended_by_nacks": nacked_sessions,
         "seconds": started.elapsed().as_secs_f64(),
     });
     println!("{figures}");
+    if n >= 1000 {
+        assert!(
+            nacked_sessions > 0,
+            "the downstream stall must make the broker nack egress: {figures}"
+        );
+    }
     assert!(
         lost.is_empty(),
-        "lost requests (first 10): {:?}",
+        "lost requests (first 10): {figures} {:?}",
         &lost[..lost.len().min(10)]
     );
     assert_eq!(duplicated_effects, 0, "{figures}");

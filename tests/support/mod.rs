@@ -16,7 +16,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::Value;
 
@@ -75,6 +75,21 @@ impl Broker {
     /// Connects and declares the egress exchange with a capture queue bound to every routing key, so nothing the
     /// gateway publishes is missed, even before it starts.
     pub async fn connect(names: &Names) -> Self {
+        Self::connect_with_capture_limit(names, None).await
+    }
+
+    /// Like [`Broker::connect`], but the capture queue holds at most `limit` ready messages and rejects further
+    /// publishes (`x-overflow: reject-publish`), so the broker *nacks* egress while it is full: a downstream stall.
+    /// A gateway that acks its deliveries before their egress is confirmed loses those outcomes for good.
+    pub async fn connect_with_capture_limit(names: &Names, limit: Option<u32>) -> Self {
+        let mut capture_arguments = FieldTable::default();
+        if let Some(limit) = limit {
+            capture_arguments.insert("x-max-length".into(), AMQPValue::LongUInt(limit));
+            capture_arguments.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("reject-publish".into()),
+            );
+        }
         let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
             .unwrap();
@@ -102,7 +117,7 @@ impl Broker {
                     durable: true,
                     ..Default::default()
                 },
-                FieldTable::default(),
+                capture_arguments,
             )
             .await
             .unwrap();
@@ -247,7 +262,6 @@ impl Broker {
 }
 
 fn field_text(v: &lapin::types::AMQPValue) -> String {
-    use lapin::types::AMQPValue;
     match v {
         AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
         AMQPValue::ShortString(s) => s.to_string(),
