@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use daml_ledger::DamlLedger;
 use embedded_ledger::{Clock, EmbeddedLedger};
 use ledger_port::Ledger;
 
@@ -16,6 +17,9 @@ pub enum LedgerOpenError {
     Config(#[from] ConfigError),
     #[error("embedded ledger journal: {0}")]
     Journal(String),
+    /// The Daml settings name a file that cannot be used (TLS material, token): fix the config, retrying won't help.
+    #[error(transparent)]
+    Daml(#[from] daml_ledger::SettingsError),
 }
 
 /// The opened ledger, with the embedded one's concrete handle when that is what it is.
@@ -66,6 +70,16 @@ pub async fn open_ledger(
                 ledger: ledger.clone(),
                 embedded: Some(ledger),
                 recovery_note,
+                platform_version: 1,
+            })
+        }
+        LedgerChoice::Daml(settings) => {
+            // Connects lazily: a participant that is down shows up as transient errors on the first calls.
+            let ledger = DamlLedger::connect(&settings, config.reading_parties())?;
+            Ok(OpenedLedger {
+                ledger: Arc::new(ledger),
+                embedded: None,
+                recovery_note: None,
                 platform_version: 1,
             })
         }

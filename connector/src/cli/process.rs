@@ -36,8 +36,10 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
     let config = Config::load(&options.config)?;
     let clock = parse_clock(options.clock.as_deref())?;
     // With a durable ledger the outcomes must be durable too, or a rerun after a crash could act twice.
-    let LedgerChoice::Embedded(embedded) = config.ledger_choice()?;
-    let durable = embedded.journal.is_some();
+    let durable = match config.ledger_choice()? {
+        LedgerChoice::Embedded(embedded) => embedded.journal.is_some(),
+        LedgerChoice::Daml(_) => true,
+    };
     let outcomes: Arc<dyn OutcomeStore> = if durable {
         Arc::new(RedbOutcomeStore::open(
             &config.state_dir.join("outcomes.redb"),

@@ -22,6 +22,7 @@ pub use workflow::{
 };
 
 use amqp_transport::AmqpSettings;
+use daml_ledger::DamlSettings;
 use embedded_ledger::FaultPlan;
 
 /// The whole configuration file.
@@ -75,18 +76,22 @@ fn default_connection_id() -> u64 {
     1
 }
 
-/// Which ledger the gateway talks to. (The Daml adapter, `daml:`, is not part of this build yet.)
+/// Which ledger the gateway talks to: `embedded` (the default, in memory) or `daml` (a participant's Ledger API);
+/// at most one of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerConfig {
     #[serde(default)]
     pub embedded: Option<EmbeddedConfig>,
+    #[serde(default)]
+    pub daml: Option<DamlSettings>,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
         Self {
             embedded: Some(EmbeddedConfig::default()),
+            daml: None,
         }
     }
 }
@@ -106,6 +111,7 @@ pub struct EmbeddedConfig {
 #[derive(Debug, Clone)]
 pub enum LedgerChoice {
     Embedded(EmbeddedConfig),
+    Daml(DamlSettings),
 }
 
 /// The allow-list for acting as the party a request names in `userChainIdentifier`.
@@ -247,9 +253,29 @@ impl Config {
 
     /// The configured ledger.
     pub fn ledger_choice(&self) -> Result<LedgerChoice, ConfigError> {
-        Ok(LedgerChoice::Embedded(
-            self.ledger.embedded.clone().unwrap_or_default(),
-        ))
+        match (&self.ledger.embedded, &self.ledger.daml) {
+            (Some(_), Some(_)) => Err(ConfigError::invalid(
+                "ledger",
+                "expected one of `embedded` or `daml`, not both",
+            )),
+            (_, Some(daml)) => {
+                daml.validate()
+                    .map_err(|e| ConfigError::invalid(e.path, e.message))?;
+                Ok(LedgerChoice::Daml(daml.clone()))
+            }
+            (embedded, None) => Ok(LedgerChoice::Embedded(embedded.clone().unwrap_or_default())),
+        }
+    }
+
+    /// The parties the gateway reads as: its own party, then the allowed request parties, each once.
+    pub fn reading_parties(&self) -> Vec<String> {
+        let mut parties = vec![self.party.clone()];
+        for party in self.allowed_request_parties().unwrap_or_default() {
+            if !parties.contains(party) {
+                parties.push(party.clone());
+            }
+        }
+        parties
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

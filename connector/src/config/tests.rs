@@ -171,3 +171,57 @@ fn the_example_config_loads() {
         .unwrap();
     assert_eq!(c.workflows["RefrigeratedTransportation"].functions.len(), 3);
 }
+
+#[test]
+fn a_daml_ledger_is_configured_under_ledger_daml() {
+    let text = format!(
+        "{MINIMAL}\nledger:\n  daml:\n    url: https://participant.example.com:443\n    user_id: gateway\n    \
+         token_file: /run/secrets/ledger.jwt\n    tls: {{ ca_file: /etc/ledger/ca.pem }}\n    read_as: [Auditor]\n\
+         user_chain_identifier: {{ allowed_parties: [Device01, Operator] }}\n"
+    );
+    let c = load(&text).unwrap();
+    let LedgerChoice::Daml(daml) = c.ledger_choice().unwrap() else {
+        panic!("a Daml ledger");
+    };
+    assert_eq!(daml.user_id, "gateway");
+    assert_eq!(daml.call_timeout_ms, 30_000);
+    assert_eq!(daml.read_as, ["Auditor"]);
+    assert_eq!(c.reading_parties(), ["Operator", "Device01"]);
+    let env = load_env(
+        &text,
+        &[("CONNECTOR_LEDGER__DAML__CALL_TIMEOUT_MS", "5000")],
+    )
+    .unwrap();
+    assert!(
+        matches!(env.ledger_choice().unwrap(), LedgerChoice::Daml(d) if d.call_timeout_ms == 5000)
+    );
+}
+
+#[test]
+fn at_most_one_ledger_and_daml_errors_name_their_path() {
+    let both = format!(
+        "{MINIMAL}\nledger:\n  embedded: {{}}\n  daml: {{ url: \"http://127.0.0.1:6865\", user_id: gateway }}\n"
+    );
+    let e = load(&both).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ledger: expected one of `embedded` or `daml`"),
+        "{e}"
+    );
+
+    let bad_url =
+        format!("{MINIMAL}\nledger:\n  daml: {{ url: \"127.0.0.1:6865\", user_id: gateway }}\n");
+    let e = load(&bad_url).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ledger.daml.url: expected http://… or https://…"),
+        "{e}"
+    );
+
+    let unknown = format!(
+        "{MINIMAL}\nledger:\n  daml: {{ url: \"http://127.0.0.1:6865\", user_id: gateway, token: abc }}\n"
+    );
+    let e = load(&unknown).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ledger.daml.token: unknown field `token`"),
+        "{e}"
+    );
+}

@@ -2,6 +2,7 @@
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
 pub mod health;
+mod ledger_gate;
 mod ordering;
 mod session;
 
@@ -19,6 +20,7 @@ use crate::http::{HttpState, prometheus_handle};
 use crate::metrics_names;
 use crate::outcome_store::{OutcomeStore, RedbOutcomeStore};
 use health::Health;
+pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 pub use ordering::{KeyedSequencer, ordering_key};
 use session::{SessionContext, SessionEnd, run_session};
 
@@ -44,6 +46,16 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
             "type": "embedded",
             "journal": e.journal.as_ref().map(|p| p.display().to_string()),
             "fault_injection": e.faults.is_some(),
+        }),
+        // The token file's path only: its contents are a secret.
+        Ok(LedgerChoice::Daml(d)) => serde_json::json!({
+            "type": "daml",
+            "url": d.url,
+            "user_id": d.user_id,
+            "token_file": d.token_file.as_ref().map(|p| p.display().to_string()),
+            "tls": d.uses_tls(),
+            "call_timeout_ms": d.call_timeout_ms,
+            "read_as": d.read_as,
         }),
         Err(_) => serde_json::Value::Null,
     };
@@ -140,11 +152,17 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
                         crate::assembly::AssemblyError::Ledger(
                             crate::ledger_factory::LedgerOpenError::Config(_)
                                 | crate::ledger_factory::LedgerOpenError::Journal(_)
+                                | crate::ledger_factory::LedgerOpenError::Daml(_)
                         )
                     ) {
                         return Err(e.into());
                     }
-                    tracing::warn!(error = %e, attempt, "ledger not available yet; retrying");
+                    if matches!(&e, crate::assembly::AssemblyError::Index(le) if le.class == ledger_port::ErrorClass::Configuration)
+                    {
+                        tracing::error!(error = %e, attempt, "the ledger refuses the gateway's credentials; retrying (a rotated token file is picked up)");
+                    } else {
+                        tracing::warn!(error = %e, attempt, "ledger not available yet; retrying");
+                    }
                     health.record_error(format!("ledger: {e}"));
                     tokio::select! {
                         _ = tokio::time::sleep(reconnect_delay(attempt)) => {}
@@ -213,6 +231,17 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
                         health.record_error(format!("halted: {reason}"));
                         let _ = session.close().await;
                         attempt = attempt.saturating_add(1).max(4);
+                        // When the ledger refused the credentials, consume again only once it accepts them.
+                        let gate = wait_until_ledger_accepts(
+                            assembly.processor.ledger(),
+                            &health,
+                            &mut shutdown,
+                            reconnect_delay,
+                        )
+                        .await;
+                        if gate == GateEnd::Stopped {
+                            break;
+                        }
                     }
                 }
             }

@@ -562,3 +562,87 @@ async fn contract_id_parameters_accept_a_linear_id() {
     f.processor.resolve_contract_ids(&mut record);
     assert_eq!(record.get("ref"), Some(&LedgerValue::ContractId(current)));
 }
+
+/// A ledger that refuses the gateway's credentials on every submission, counting them.
+#[derive(Default)]
+struct RefusingLedger {
+    submissions: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Ledger for RefusingLedger {
+    async fn submit(&self, _: Submission) -> Result<Transaction, LedgerError> {
+        self.submissions.fetch_add(1, AtomicOrdering::SeqCst);
+        Err(LedgerError::configuration(
+            ledger_port::RejectionReason::Unauthenticated,
+            "SubmitAndWaitForTransaction: the access token has expired",
+        ))
+    }
+    async fn active_contracts(
+        &self,
+        _: &UpdateFilter,
+    ) -> Result<ledger_port::ActiveContracts, LedgerError> {
+        Ok(ledger_port::ActiveContracts {
+            offset: 0,
+            contracts: vec![],
+        })
+    }
+    async fn ledger_end(&self) -> Result<i64, LedgerError> {
+        Ok(0)
+    }
+    async fn updates(
+        &self,
+        _: i64,
+        _: &UpdateFilter,
+    ) -> Result<ledger_port::UpdateStream, LedgerError> {
+        Err(LedgerError::transient("not used"))
+    }
+    fn ledger_type(&self) -> &'static str {
+        "daml"
+    }
+}
+
+#[tokio::test]
+async fn a_configuration_fault_halts_without_retrying_recording_or_dead_lettering() {
+    let config = Config::from_yaml_with_env(CONFIG, std::iter::empty()).unwrap();
+    let mapping = Arc::new(WorkflowMapping::compile(&config.workflows).unwrap());
+    let store = Arc::new(MemoryOutcomeStore::new());
+    let ledger = Arc::new(RefusingLedger::default());
+    let processor = Processor::new(
+        ledger.clone(),
+        mapping,
+        store.clone(),
+        ProcessorSettings {
+            party: "Operator".into(),
+            allowed_request_parties: None,
+            retry: RetryConfig {
+                max_attempts: 5,
+                initial_backoff_ms: 1,
+                max_backoff_ms: 2,
+            },
+            info: LedgerInfo {
+                ledger_type: "daml".into(),
+                platform_version: 1,
+                connection_id: 1,
+            },
+        },
+    );
+    let p = processor.process(&create("c1", "20", "60")).await;
+    match &p.disposition {
+        Disposition::Halted { reason } => assert!(reason.contains("token has expired"), "{reason}"),
+        other => panic!("expected a halt, got {other:?}"),
+    }
+    assert!(
+        p.egress.is_empty(),
+        "nothing is published, not even Submitted"
+    );
+    assert_eq!(
+        ledger.submissions.load(AtomicOrdering::SeqCst),
+        1,
+        "a configuration fault is not retried"
+    );
+    assert!(
+        store.get("c1").unwrap().is_none(),
+        "not recorded: once the credentials are fixed the redelivered request is processed"
+    );
+}
