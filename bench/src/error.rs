@@ -1,0 +1,77 @@
+//! What can stop a benchmark run: the broker, the gateway process, or a phase that did not finish in time.
+
+use std::path::PathBuf;
+
+/// A benchmark run that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A broker operation failed (connecting, declaring, publishing, consuming).
+    #[error("broker: {context}: {message}")]
+    Broker { context: String, message: String },
+
+    /// The configured topology could not be declared the way the gateway declares it.
+    #[error("declaring the topology for {side}: {message}")]
+    Topology { side: String, message: String },
+
+    /// The `connector` binary is missing or could not be started.
+    #[error(
+        "cannot start the gateway {path}: {message} (build it with `cargo build --release -p connector` or pass \
+         --connector PATH)"
+    )]
+    GatewayStart { path: PathBuf, message: String },
+
+    /// The gateway exited or never became ready.
+    #[error("the gateway did not become ready within {seconds} s; last log lines:\n{log_tail}")]
+    GatewayNotReady { seconds: u64, log_tail: String },
+
+    /// The mapping file could not be used.
+    #[error("mapping {path}: {message}")]
+    Mapping { path: PathBuf, message: String },
+
+    /// A phase did not see everything it waited for.
+    #[error(
+        "{phase}: saw {got} of {expected} {what} within {seconds} s{}",
+        log_hint(log_tail)
+    )]
+    Timeout {
+        phase: String,
+        what: &'static str,
+        got: u64,
+        expected: u64,
+        seconds: u64,
+        log_tail: Option<String>,
+    },
+
+    /// Local files (temp dir, config, logs).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn log_hint(log_tail: &Option<String>) -> String {
+    match log_tail {
+        Some(tail) if !tail.trim().is_empty() => format!("; details:\n{tail}"),
+        _ => String::new(),
+    }
+}
+
+impl BenchError {
+    /// A broker error with what was being done.
+    pub fn broker(context: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        Self::Broker {
+            context: context.into(),
+            message: error.to_string(),
+        }
+    }
+
+    /// A local I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The one place the benchmark writes the gateway's config file: the side's broker names and the shared knobs,
+//! the ledger under test, and the `workflows:` block of the example mapping.
+//!
+//! The ledger is an enum so that another ledger (a Daml ledger served by `connector sandbox`) is one more variant
+//! and one more `ledger:` rendering, with everything else unchanged.
+
+use std::path::{Path, PathBuf};
+
+use amqp_transport::{AmqpSettings, QueueType};
+
+use crate::options::OrderingChoice;
+
+/// The ledger the gateway runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerUnderTest {
+    /// The embedded ledger with its journal (fsynced before a transaction is reported committed).
+    EmbeddedJournal { journal: PathBuf },
+}
+
+impl LedgerUnderTest {
+    /// As the report names it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::EmbeddedJournal { .. } => "embedded+journal",
+        }
+    }
+
+    /// The `ledger:` block.
+    fn yaml(&self) -> String {
+        match self {
+            Self::EmbeddedJournal { journal } => {
+                format!(
+                    "ledger:\n  embedded: {{ journal: {} }}\n",
+                    quoted(&journal.display().to_string())
+                )
+            }
+        }
+    }
+}
+
+/// Everything the config file says.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig<'a> {
+    pub amqp: &'a AmqpSettings,
+    pub ledger: LedgerUnderTest,
+    pub ordering: OrderingChoice,
+    pub state_dir: &'a Path,
+    pub http_port: u16,
+    /// The mapping's `workflows:` block, verbatim.
+    pub workflows: &'a str,
+}
+
+impl GatewayConfig<'_> {
+    /// The YAML text. The acting parties are the ones the workload uses (`workload.rs`); the observer is off, since
+    /// it would only publish transactions no request caused and there are none.
+    pub fn render(&self) -> String {
+        let a = self.amqp;
+        let queue_type = match a.queue_type {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        };
+        let mut text = format!(
+            "amqp:\n  url: {}\n  ingress_queue: {}\n  egress_exchange: {}\n  dead_letter_exchange: {}\n  \
+             dead_letter_queue: {}\n  queue_type: {queue_type}\n  prefetch: {}\n  connection_name: {}\n",
+            quoted(&a.url),
+            quoted(&a.ingress_queue),
+            quoted(&a.egress_exchange),
+            quoted(&a.dead_letter_exchange),
+            quoted(&a.dead_letter_queue_name()),
+            a.prefetch,
+            quoted(a.connection_name.as_deref().unwrap_or("bench-gateway")),
+        );
+        text.push_str(&self.ledger.yaml());
+        text.push_str(&format!(
+            "party: Operator\nuser_chain_identifier:\n  allowed_parties: [Operator, Device01, Carrier, Retailer]\n\
+             ordering: {}\nobserve: \"off\"\nstate_dir: {}\nhttp: {{ listen: \"127.0.0.1:{}\" }}\n",
+            self.ordering.as_str(),
+            quoted(&self.state_dir.display().to_string()),
+            self.http_port,
+        ));
+        text.push_str(self.workflows);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// The `workflows:` block of a mapping file: from its top-level `workflows:` line to the end.
+pub fn workflows_block(mapping: &str) -> Option<&str> {
+    let mut offset = 0;
+    for line in mapping.split_inclusive('\n') {
+        if line.starts_with("workflows:") {
+            return Some(&mapping[offset..]);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+fn quoted(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use connector::config::{Config, LedgerChoice, ObserveMode, Ordering};
+
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../examples/refrigerated-transportation/connector.yaml");
+
+    #[test]
+    fn the_rendered_config_is_one_the_gateway_accepts() {
+        let amqp = AmqpSettings {
+            ingress_queue: "bench.r.mixed.gateway.ingress".into(),
+            egress_exchange: "bench.r.mixed.gateway.egress".into(),
+            dead_letter_exchange: "bench.r.mixed.gateway.dead".into(),
+            dead_letter_queue: Some("bench.r.mixed.gateway.dead.queue".into()),
+            queue_type: QueueType::Quorum,
+            prefetch: 64,
+            connection_name: Some("bench-r-mixed-gateway".into()),
+            ..AmqpSettings::default()
+        };
+        let state_dir = Path::new("/tmp/bench state");
+        let config = GatewayConfig {
+            amqp: &amqp,
+            ledger: LedgerUnderTest::EmbeddedJournal {
+                journal: state_dir.join("ledger.log"),
+            },
+            ordering: OrderingChoice::PerContract,
+            state_dir,
+            http_port: 18080,
+            workflows: workflows_block(EXAMPLE).expect("the example has workflows"),
+        };
+        let parsed = Config::from_yaml_with_env(&config.render(), std::iter::empty())
+            .expect("a valid gateway config");
+        assert_eq!(parsed.amqp, amqp);
+        assert_eq!(parsed.ordering, Ordering::PerContract);
+        assert_eq!(parsed.observe, ObserveMode::Off);
+        assert_eq!(parsed.state_dir, state_dir);
+        assert_eq!(parsed.http.listen.port(), 18080);
+        let Ok(LedgerChoice::Embedded(embedded)) = parsed.ledger_choice() else {
+            panic!("expected the embedded ledger");
+        };
+        assert_eq!(embedded.journal, Some(state_dir.join("ledger.log")));
+        assert!(parsed.workflows.contains_key("RefrigeratedTransportation"));
+    }
+
+    #[test]
+    fn the_workflows_block_starts_at_the_top_level_key() {
+        assert_eq!(
+            workflows_block("a: 1\n  workflows: no\nworkflows:\n  X: {}\n"),
+            Some("workflows:\n  X: {}\n")
+        );
+        assert_eq!(workflows_block("a: 1\n"), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! `gateway-bench`: measures the real gateway (`connector run`) against the broker's own ceiling on this machine.
+//!
+//! For each workload it preloads the same persistent requests for a bare lapin relay (parse, publish the gateway's
+//! egress with confirms, ack) and for the gateway, measures how fast each drains them, then the end-to-end latency
+//! of each at a fixed offered load of half the relay's rate, and the gateway's peak memory and CPU per request.
+
+pub mod broker;
+pub mod capture;
+pub mod error;
+pub mod gateway_config;
+pub mod gateway_process;
+pub mod latency;
+pub mod options;
+pub mod proc_stats;
+pub mod relay;
+pub mod report;
+pub mod run;
+pub mod topology;
+pub mod workload;
+
+pub use error::BenchError;
+pub use options::Options;
+pub use report::Report;
+pub use run::run;

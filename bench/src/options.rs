@@ -1,0 +1,197 @@
+//! The benchmark's command line: how many requests, which workload, and the broker and gateway settings both sides
+//! share (prefetch, queue type), so the relay and the gateway are measured under the same conditions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Measures the gateway (`connector run`) against a bare RabbitMQ relay on the same preloaded requests.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gateway-bench", version, about, long_about = None)]
+pub struct Options {
+    /// Requests preloaded per workload.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub n: u64,
+
+    /// Which workload(s) to run.
+    #[arg(long, value_enum, default_value_t = MixChoice::All)]
+    pub mix: MixChoice,
+
+    /// Unacked deliveries in flight, for the relay and the gateway alike.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    pub prefetch: u16,
+
+    /// Ingress queue type, for the relay and the gateway alike.
+    #[arg(long, value_enum, default_value_t = QueueTypeChoice::Classic)]
+    pub queue_type: QueueTypeChoice,
+
+    /// The gateway's request ordering.
+    #[arg(long, value_enum, default_value_t = OrderingChoice::Strict)]
+    pub ordering: OrderingChoice,
+
+    /// Requests sent at the fixed offered load for the latency figures (default: n/4, at least 100, at most 5000).
+    #[arg(long)]
+    pub latency_n: Option<u64>,
+
+    /// The `connector` binary (default: target/release/connector, else target/debug/connector).
+    #[arg(long)]
+    pub connector: Option<PathBuf>,
+
+    /// The workflow mapping whose `workflows:` block the gateway runs.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/refrigerated-transportation/connector.yaml"))]
+    pub mapping: PathBuf,
+
+    /// The broker.
+    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    pub amqp_url: String,
+
+    /// Give up on a phase after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
+
+    /// Print only the JSON line (no table).
+    #[arg(long)]
+    pub json_only: bool,
+}
+
+/// `--mix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MixChoice {
+    All,
+    Creates,
+    Actions,
+    Mixed,
+}
+
+/// `--queue-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueTypeChoice {
+    Classic,
+    Quorum,
+}
+
+/// `--ordering`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderingChoice {
+    Strict,
+    PerContract,
+}
+
+impl QueueTypeChoice {
+    /// The transport's queue type.
+    pub fn transport(self) -> amqp_transport::QueueType {
+        match self {
+            Self::Classic => amqp_transport::QueueType::Classic,
+            Self::Quorum => amqp_transport::QueueType::Quorum,
+        }
+    }
+
+    /// As the config file and the JSON report spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Quorum => "quorum",
+        }
+    }
+}
+
+impl OrderingChoice {
+    /// As the config file and the JSON report spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::PerContract => "per-contract",
+        }
+    }
+}
+
+impl Options {
+    /// Requests sent at the fixed offered load.
+    pub fn latency_requests(&self) -> u64 {
+        self.latency_n
+            .unwrap_or_else(|| (self.n / 4).clamp(100, 5_000))
+            .max(1)
+    }
+
+    /// The `connector` binary to run: `--connector`, else the release build, else the debug build, both in the
+    /// workspace's target directory.
+    pub fn connector_path(&self) -> PathBuf {
+        if let Some(path) = &self.connector {
+            return path.clone();
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+        let release = target.join("release").join("connector");
+        if release.is_file() {
+            release
+        } else {
+            target.join("debug").join("connector")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_issue() {
+        let o = Options::parse_from(["gateway-bench"]);
+        assert_eq!(o.n, 20_000);
+        assert_eq!(o.mix, MixChoice::All);
+        assert_eq!(o.prefetch, 256);
+        assert_eq!(o.queue_type, QueueTypeChoice::Classic);
+        assert_eq!(o.ordering, OrderingChoice::Strict);
+        assert_eq!(o.latency_requests(), 5_000);
+        assert!(!o.json_only);
+        assert!(
+            o.mapping
+                .ends_with("refrigerated-transportation/connector.yaml")
+        );
+    }
+
+    #[test]
+    fn flags_parse_and_latency_requests_are_clamped() {
+        let o = Options::parse_from([
+            "gateway-bench",
+            "--n",
+            "2000",
+            "--mix",
+            "mixed",
+            "--prefetch",
+            "64",
+            "--queue-type",
+            "quorum",
+            "--ordering",
+            "per-contract",
+            "--json-only",
+            "--connector",
+            "/opt/connector",
+        ]);
+        assert_eq!(o.n, 2000);
+        assert_eq!(o.mix, MixChoice::Mixed);
+        assert_eq!(o.prefetch, 64);
+        assert_eq!(o.queue_type.as_str(), "quorum");
+        assert_eq!(o.ordering.as_str(), "per-contract");
+        assert!(o.json_only);
+        assert_eq!(o.latency_requests(), 500);
+        assert_eq!(o.connector_path(), PathBuf::from("/opt/connector"));
+        assert_eq!(
+            Options::parse_from(["gateway-bench", "--n", "10"]).latency_requests(),
+            100
+        );
+        assert_eq!(
+            Options::parse_from(["gateway-bench", "--latency-n", "7"]).latency_requests(),
+            7
+        );
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        assert!(Options::try_parse_from(["gateway-bench", "--n", "0"]).is_err());
+        assert!(Options::try_parse_from(["gateway-bench", "--prefetch", "0"]).is_err());
+        assert!(Options::try_parse_from(["gateway-bench", "--mix", "reads"]).is_err());
+        assert!(Options::try_parse_from(["gateway-bench", "--queue-type", "stream"]).is_err());
+    }
+}

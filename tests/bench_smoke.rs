@@ -1,0 +1,94 @@
+//! CI keeps the gateway benchmark (`bench/`, `gateway-bench`) working: a small run of the mixed workload against
+//! the local RabbitMQ and this build's `connector` binary must complete, every request must get exactly its egress
+//! on both sides, and the JSON line must parse with positive figures. The figures themselves are not asserted: CI
+//! machines differ and debug builds are slow.
+
+use clap::Parser;
+use gateway_bench::Options;
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_drains_the_mixed_workload_and_reports_every_figure() {
+    let options = Options::parse_from([
+        "gateway-bench",
+        "--n",
+        "2000",
+        "--mix",
+        "mixed",
+        "--latency-n",
+        "300",
+        "--json-only",
+        "--timeout-secs",
+        "120",
+        "--connector",
+        env!("CARGO_BIN_EXE_connector"),
+    ]);
+    let report = gateway_bench::run(&options)
+        .await
+        .expect("the benchmark completes");
+    let line = report.json_line();
+    let json: Value = serde_json::from_str(&line).expect("the report is one JSON line");
+    assert_eq!(json["n"], 2000);
+    let mixes = json["mixes"].as_array().expect("mixes");
+    assert_eq!(mixes.len(), 1, "{line}");
+    let mixed = &mixes[0];
+    assert_eq!(mixed["mix"], "mixed");
+    for side in ["baseline", "gateway"] {
+        let s = &mixed[side];
+        let expected = s["expected_egress"].as_u64().expect("expected_egress");
+        // 100 creates × 3 + 1,520 actions × 4 + 342 reads × 1 + 38 malformed × 1 Failure.
+        assert_eq!(expected, 6760, "{side}: {line}");
+        assert_eq!(
+            s["egress"], expected,
+            "{side}: every request got its egress: {line}"
+        );
+        assert_eq!(
+            s["dead_letters"], 38,
+            "{side}: every malformed original was dead-lettered: {line}"
+        );
+        for figure in ["msgs_per_s", "egress_per_s", "drain_seconds"] {
+            assert!(
+                s[figure].as_f64().is_some_and(|v| v > 0.0),
+                "{side} {figure}: {line}"
+            );
+        }
+        let latency = &s["latency"];
+        assert_eq!(latency["samples"], 300, "{side}: {line}");
+        for figure in [
+            "offered_per_s",
+            "completed_per_s",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+        ] {
+            assert!(
+                latency[figure].as_f64().is_some_and(|v| v > 0.0),
+                "{side} latency {figure}: {line}"
+            );
+        }
+        assert!(
+            latency["p50_ms"].as_f64() <= latency["p99_ms"].as_f64(),
+            "{line}"
+        );
+        assert!(
+            latency["p99_ms"].as_f64() <= latency["max_ms"].as_f64(),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        mixed["gateway"]["latency"]["offered_per_s"], mixed["baseline"]["latency"]["offered_per_s"],
+        "both sides get the same offered load: {line}"
+    );
+    for figure in ["peak_rss_mib", "cpu_s_per_1000"] {
+        assert!(
+            mixed["gateway"][figure].as_f64().is_some_and(|v| v > 0.0),
+            "gateway {figure}: {line}"
+        );
+    }
+    assert!(mixed["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
+    assert!(
+        report.table().contains("mixed    gateway"),
+        "{}",
+        report.table()
+    );
+}
