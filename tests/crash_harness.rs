@@ -207,14 +207,20 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
     let (mut ids_so_far, mut generic_so_far) = done_ids(&collected);
     let mut scanned = 0;
     let rest = broker
-        .collect_until(&names.capture_queue, Duration::from_secs(600), |g| {
-            // Incremental, so a large run stays linear.
-            let (ids, generic) = done_ids(&g[scanned..]);
-            scanned = g.len();
-            ids_so_far.extend(ids);
-            generic_so_far += generic;
-            ids_so_far.len() >= work.requests.len() && generic_so_far >= work.malformed_without_id
-        })
+        .collect_until_quiet(
+            &names.capture_queue,
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+            |g| {
+                // Incremental, so a large run stays linear.
+                let (ids, generic) = done_ids(&g[scanned..]);
+                scanned = g.len();
+                ids_so_far.extend(ids);
+                generic_so_far += generic;
+                ids_so_far.len() >= work.requests.len()
+                    && generic_so_far >= work.malformed_without_id
+            },
+        )
         .await;
     collected.extend(rest);
     assert!(gw.terminate(), "clean stop: {}", gw.log_text());

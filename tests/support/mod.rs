@@ -167,6 +167,19 @@ impl Broker {
         &self,
         queue: &str,
         timeout: Duration,
+        done: impl FnMut(&[Captured]) -> bool,
+    ) -> Vec<Captured> {
+        self.collect_until_quiet(queue, timeout, timeout, done)
+            .await
+    }
+
+    /// Like [`Broker::collect_until`], but also stops once nothing has arrived for `quiet` (so a run that lost
+    /// messages fails in a minute instead of waiting out the whole timeout).
+    pub async fn collect_until_quiet(
+        &self,
+        queue: &str,
+        timeout: Duration,
+        quiet: Duration,
         mut done: impl FnMut(&[Captured]) -> bool,
     ) -> Vec<Captured> {
         let channel = self.connection.create_channel().await.unwrap();
@@ -187,7 +200,7 @@ impl Broker {
             if left.is_zero() {
                 break;
             }
-            match tokio::time::timeout(left, consumer.next()).await {
+            match tokio::time::timeout(left.min(quiet), consumer.next()).await {
                 Ok(Some(Ok(delivery))) => {
                     let props = &delivery.properties;
                     let headers = props
