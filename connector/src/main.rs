@@ -55,6 +55,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connector::cli::run(&config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sandbox {
+            config,
+            listen,
+            token_file,
+            latency_ms,
+        } => {
+            let options = connector::cli::SandboxOptions {
+                config,
+                listen,
+                token_file,
+                latency: std::time::Duration::from_millis(latency_ms),
+            };
+            connector::cli::sandbox(&options).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Send {
             config,
             file,

@@ -3,12 +3,14 @@
 mod check;
 mod process;
 mod run;
+mod sandbox;
 mod send;
 mod test_runner;
 
 pub use check::check;
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
+pub use sandbox::{SandboxOptions, sandbox};
 pub use send::{SendOptions, send};
 pub use test_runner::{TestReport, run_and_print as test_runner_main, run_test_files};
 
@@ -51,6 +53,22 @@ pub enum Command {
         /// The config file.
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Serve the config's embedded ledger over the Daml Ledger API v2 (gRPC) until SIGTERM/SIGINT; prints
+    /// `listening on <address>` on stdout once bound.
+    Sandbox {
+        /// The config file (its `ledger.embedded`, journal included, and its workflows' templates).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The address to serve on, e.g. 127.0.0.1:6865 (port 0 picks a free one).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// A file holding the token every call must present as `authorization: Bearer <token>`.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Milliseconds added to every command submission (benchmarks).
+        #[arg(long, default_value = "0")]
+        latency_ms: u64,
     },
     /// Publish ingress messages (JSON Lines) to the configured queue and print the egress that answers them.
     Send {
