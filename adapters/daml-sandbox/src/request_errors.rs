@@ -3,7 +3,7 @@
 //!
 //! Every message starts with the path of the offending field (`commands.command_id: …`) and says what was expected.
 
-use daml_ledger_api::rejection::status_from_ledger_error;
+use daml_ledger_api::rejection::{ledger_error_from_status, status_from_ledger_error};
 use daml_ledger_api::status_with_error_id;
 use ledger_port::{LedgerError, RejectionReason};
 
@@ -39,8 +39,24 @@ pub fn invalid(path: &str, problem: impl std::fmt::Display) -> tonic::Status {
 }
 
 /// The status for a failed ledger call.
+///
+/// The shared table keeps the ledger's own error id; but where the embedded ledger's id is one the table would read
+/// back as another reason (its `INVALID_STATE_TRANSITION` for a `when` guard is a conflict, while an unknown
+/// FAILED_PRECONDITION id reads as a rejection), the table's own id for the reason is sent instead and the ledger's
+/// id stays in the message, so a client classifies the error as the embedded ledger did.
 pub fn ledger_failure(error: &LedgerError) -> tonic::Status {
-    status_from_ledger_error(error)
+    let status = status_from_ledger_error(error);
+    let Some(own_id) = &error.ledger_error else {
+        return status;
+    };
+    if ledger_error_from_status("", &status).reason == error.reason {
+        return status;
+    }
+    status_from_ledger_error(&LedgerError {
+        ledger_error: None,
+        message: format!("{} ({own_id})", error.message),
+        ..error.clone()
+    })
 }
 
 /// No update with this id or offset is visible to the request's parties.
@@ -88,6 +104,45 @@ mod tests {
         let status = update_not_found("update id \"x\"");
         assert_eq!(status.code(), tonic::Code::NotFound);
         assert_eq!(error_id_of(&status).as_deref(), Some(UPDATE_NOT_FOUND));
+    }
+
+    #[test]
+    fn ledger_failures_read_back_as_the_reason_the_ledger_gave() {
+        use daml_ledger_api::rejection::WORKFLOW_TRANSITION_NOT_ALLOWED;
+        // The embedded ledger's id for a `when` guard is not in the table: the table's conflict id is sent instead.
+        let guard = LedgerError::permanent(RejectionReason::Conflict, "state is Completed")
+            .with_ledger_error("INVALID_STATE_TRANSITION");
+        let status = ledger_failure(&guard);
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(
+            error_id_of(&status).as_deref(),
+            Some(WORKFLOW_TRANSITION_NOT_ALLOWED)
+        );
+        assert!(
+            status
+                .message()
+                .contains("state is Completed (INVALID_STATE_TRANSITION)")
+        );
+        let read = ledger_error_from_status("Submit", &status);
+        assert_eq!(read.reason, RejectionReason::Conflict);
+
+        // Ids the table reads back as the same reason are kept as they are.
+        for (reason, id) in [
+            (RejectionReason::NotFound, "CONTRACT_NOT_FOUND"),
+            (RejectionReason::NotFound, "TEMPLATE_NOT_FOUND"),
+            (RejectionReason::Rejected, "DAML_INTERPRETATION_ERROR"),
+            (RejectionReason::Forbidden, "DAML_AUTHORIZATION_ERROR"),
+            (RejectionReason::InvalidArgument, "TEMPLATE_MISMATCH"),
+        ] {
+            let status =
+                ledger_failure(&LedgerError::permanent(reason, "why").with_ledger_error(id));
+            assert_eq!(error_id_of(&status).as_deref(), Some(id));
+            assert_eq!(
+                ledger_error_from_status("Submit", &status).reason,
+                reason,
+                "{id}"
+            );
+        }
     }
 
     #[test]
