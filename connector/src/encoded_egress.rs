@@ -55,7 +55,7 @@ fn message_id(origin: &str, position: usize, routing_key: &str) -> String {
     hasher.update([0]);
     hasher.update(routing_key.as_bytes());
     let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    message_schema::ids::lower_hex(&digest[..16])
 }
 
 #[cfg(test)]

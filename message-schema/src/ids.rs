@@ -52,6 +52,21 @@ fn hash_text(digest: &[u8]) -> String {
     out
 }
 
+/// Lower-case hex of `bytes`, in one allocation (update ids, message ids and digests are written this way).
+///
+/// ```
+/// assert_eq!(message_schema::ids::lower_hex(&[0x00, 0xab, 0xff]), "00abff");
+/// ```
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
 /// `transactionId` / `blockId`: the first 8 bytes of a transaction hash (no second hashing). A text that is not
 /// `0x` + hex yields 0 rather than panicking; every hash this crate produces is well formed.
 ///

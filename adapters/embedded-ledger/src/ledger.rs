@@ -251,7 +251,7 @@ impl Inner {
 fn update_id(tx: &Transaction) -> String {
     let canonical = serde_json::to_vec(tx).unwrap_or_default();
     let digest = Sha256::digest(&canonical);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    message_schema::ids::lower_hex(&digest)
 }
 
 /// The transaction as `filter` sees it: only admitted events; `None` when none is.

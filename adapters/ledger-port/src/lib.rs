@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(named.package, "#cold-chain");
         assert_eq!(named.module, "Cold.Shipment");
         let unqualified = TemplateId::parse("Cold.Shipment:Shipment").unwrap();
-        assert!(named.matches(&unqualified), "an empty package matches any package");
+        assert!(
+            named.matches(&unqualified),
+            "an empty package matches any package"
+        );
         assert!(!named.matches(&plain), "a different module never matches");
         let hashed = TemplateId::parse("abc123:Cold.Shipment:Shipment").unwrap();
         assert!(!named.matches(&hashed));

@@ -215,10 +215,11 @@ impl Processor {
         };
         match result {
             Ok(messages) => {
+                let failed = messages.iter().any(is_failure);
                 let egress = EncodedEgress::encode_all(&messages, &request_id);
                 match self.outcomes.put(&request_id, &egress) {
                     Ok(()) => {
-                        if egress.iter().any(is_failure) {
+                        if failed {
                             self.failure_pending_flush.store(true, Ordering::Release);
                         }
                         processed(egress, Disposition::Completed)
@@ -541,10 +542,14 @@ fn resolve_value(value: &mut LedgerValue, index: &ContractIndex) {
     }
 }
 
-/// Whether an encoded egress message is a Failure (cheap: the status key is only written on failures as "Failure").
-fn is_failure(egress: &EncodedEgress) -> bool {
-    const NEEDLE: &[u8] = br#""status":"Failure""#;
-    egress.body.windows(NEEDLE.len()).any(|w| w == NEEDLE)
+/// Whether an egress message is a Failure (decided on the typed message, before it is encoded).
+fn is_failure(message: &EgressMessage) -> bool {
+    matches!(
+        message,
+        EgressMessage::RequestFailure(_)
+            | EgressMessage::CorrelatableFailure(_)
+            | EgressMessage::GenericFailure(_)
+    )
 }
 
 fn no_active_contract(linear_id: &Uuid) -> MappingError {
@@ -558,7 +563,7 @@ fn no_active_contract(linear_id: &Uuid) -> MappingError {
 fn body_digest(body: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(body);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    message_schema::ids::lower_hex(&digest)
 }
 
 #[cfg(test)]
