@@ -1,6 +1,8 @@
-//! End-to-end tests of `connector run` against the real RabbitMQ on 127.0.0.1:5672 and the embedded ledger:
-//! the example workflow, ordering at volume, idempotent redelivery, poison messages, ledger faults, a forcibly
-//! closed broker connection, readiness, metrics and a clean shutdown. Each test has its own queues and exchanges.
+//! End-to-end tests of `connector run` against the real RabbitMQ on 127.0.0.1:5672: the example workflow, ordering
+//! at volume, idempotent redelivery, poison messages, ledger faults, a forcibly closed broker connection, readiness,
+//! metrics, a clean shutdown and the observer. Each test has its own queues and exchanges, and each runs twice: on
+//! the embedded ledger (`embedded::…`) and on a Daml ledger (`daml::…`: `ledger.daml` pointed at a
+//! `connector sandbox` process that holds the same embedded ledger, so journals, faults and ledger ends are alike).
 
 mod support;
 
@@ -50,9 +52,20 @@ fn offline_egress(config: &std::path::Path, input: &std::path::Path) -> Vec<Valu
 }
 
 /// What must agree between runs: everything but the values derived from the ledger's update ids (which depend on
-/// the ledger's clock).
+/// the ledger's clock), the ledger type, and the wording and id of a ledger's rejection (the oracle runs on the
+/// embedded ledger; a Daml ledger words the same rejection its own way, under the same stable errorCode and kind).
 fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
+    if let Some(info) = v
+        .get_mut("additionalInformation")
+        .and_then(Value::as_object_mut)
+    {
+        info.remove("ledgerType");
+        if info.contains_key("ledgerError") {
+            info.remove("ledgerError");
+            info.remove("errorMessage");
+        }
+    }
     if let Some(map) = v.as_object_mut() {
         for key in [
             "blockId",
@@ -105,33 +118,51 @@ fn bodies(values: &[Value]) -> Vec<Vec<u8>> {
 }
 
 struct Harness {
+    kind: LedgerKind,
     names: Names,
     broker: Broker,
     dir: tempfile::TempDir,
     http_port: u16,
+    /// The `connector sandbox` processes behind a Daml-ledger gateway; they outlive gateway restarts.
+    sandboxes: std::sync::Mutex<Vec<Sandbox>>,
 }
 
 impl Harness {
-    async fn new(test: &str) -> Self {
-        let names = Names::new(test);
+    async fn new(test: &str, kind: LedgerKind) -> Self {
+        let names = Names::new(&format!("{test}-{}", kind.name()));
         let broker = Broker::connect(&names).await;
         Self {
+            kind,
             names,
             broker,
             dir: tempfile::tempdir().unwrap(),
             http_port: free_port(),
+            sandboxes: std::sync::Mutex::new(Vec::new()),
         }
     }
 
+    /// The gateway config on this harness's ledger; `ledger` is the embedded ledger's block (on Daml, the sandbox
+    /// holds that ledger and the gateway reaches it over the Ledger API).
     fn config(&self, ledger: &str, extra: &str) -> std::path::PathBuf {
-        example_config(
+        let (path, sandbox) = config_on(
+            self.kind,
             &self.names,
             self.dir.path(),
-            AMQP_URL,
             self.http_port,
             ledger,
             extra,
-        )
+        );
+        if let Some(sandbox) = sandbox {
+            self.sandboxes.lock().unwrap().push(sandbox);
+        }
+        path
+    }
+
+    /// An in-memory embedded config for the `connector process` oracle, whatever ledger the gateway runs on.
+    fn oracle_config(&self) -> std::path::PathBuf {
+        let dir = self.dir.path().join("oracle");
+        std::fs::create_dir_all(&dir).unwrap();
+        example_config(&self.names, &dir, AMQP_URL, 0, IN_MEMORY, "")
     }
 
     async fn start(&self, config: &std::path::Path) -> Gateway {
@@ -145,12 +176,11 @@ impl Harness {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_runs_end_to_end_in_order_with_correct_ids() {
-    let h = Harness::new("example").await;
+async fn example_runs_end_to_end_in_order_with_correct_ids(kind: LedgerKind) {
+    let h = Harness::new("example", kind).await;
     let config = h.config(IN_MEMORY, "");
     let input = std::path::PathBuf::from(format!("{EXAMPLE_DIR}/messages.jsonl"));
-    let expected = offline_egress(&config, &input);
+    let expected = offline_egress(&h.oracle_config(), &input);
     let gw = h.start(&config).await;
     h.broker.publish_all(&example_messages()).await;
     let got = h
@@ -168,6 +198,11 @@ async fn example_runs_end_to_end_in_order_with_correct_ids() {
             comparable(&g.json),
             comparable(e),
             "egress[{i}] differs from `connector process`"
+        );
+        assert_eq!(
+            g.json["additionalInformation"]["ledgerType"],
+            h.kind.name(),
+            "egress[{i}] names the ledger it ran on"
         );
         // Routing key, type and correlation follow the message.
         let name = g
@@ -202,9 +237,8 @@ async fn example_runs_end_to_end_in_order_with_correct_ids() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_mixed_requests_keep_queue_order() {
-    let h = Harness::new("order").await;
+async fn two_thousand_mixed_requests_keep_queue_order(kind: LedgerKind) {
+    let h = Harness::new("order", kind).await;
     let gw = h.start(&h.config(IN_MEMORY, "")).await;
     let mut requests = Vec::new();
     for c in 0..50 {
@@ -259,9 +293,8 @@ async fn two_thousand_mixed_requests_keep_queue_order() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redelivered_requests_have_one_ledger_effect_and_identical_egress() {
-    let h = Harness::new("redeliver").await;
+async fn redelivered_requests_have_one_ledger_effect_and_identical_egress(kind: LedgerKind) {
+    let h = Harness::new("redeliver", kind).await;
     let journal = h.dir.path().join("ledger.log");
     let ledger = format!("  embedded: {{ journal: {} }}", journal.display());
     let config = h.config(&ledger, "");
@@ -337,9 +370,8 @@ async fn redelivered_requests_have_one_ledger_effect_and_identical_egress() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_messages_get_failures_and_are_dead_lettered() {
-    let h = Harness::new("poison").await;
+async fn malformed_messages_get_failures_and_are_dead_lettered(kind: LedgerKind) {
+    let h = Harness::new("poison", kind).await;
     let gw = h.start(&h.config(IN_MEMORY, "")).await;
     let corpus: Vec<Vec<u8>> = vec![
         b"not json at all".to_vec(),
@@ -388,9 +420,8 @@ async fn malformed_messages_get_failures_and_are_dead_lettered() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_faults_are_retried_and_exhaustion_is_dead_lettered_in_order() {
-    let h = Harness::new("faults").await;
+async fn transient_faults_are_retried_and_exhaustion_is_dead_lettered_in_order(kind: LedgerKind) {
+    let h = Harness::new("faults", kind).await;
     let ledger = "  embedded:\n    faults:\n      rules:\n        - { choice: TransferResponsibility, kind: transient, times: 2 }\n        - { choice: Complete, kind: transient }";
     let gw = h.start(&h.config(ledger, "")).await;
     let target = linear_id("fault-create");
@@ -483,9 +514,8 @@ async fn transient_faults_are_retried_and_exhaustion_is_dead_lettered_in_order()
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forcibly_closed_broker_connections_lose_nothing_and_duplicate_nothing() {
-    let h = Harness::new("netfail").await;
+async fn forcibly_closed_broker_connections_lose_nothing_and_duplicate_nothing(kind: LedgerKind) {
+    let h = Harness::new("netfail", kind).await;
     let journal = h.dir.path().join("ledger.log");
     let gw = h
         .start(&h.config(
@@ -541,9 +571,8 @@ async fn forcibly_closed_broker_connections_lose_nothing_and_duplicate_nothing()
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_follows_the_broker_and_metrics_count_what_was_sent() {
-    let h = Harness::new("ready").await;
+async fn readiness_follows_the_broker_and_metrics_count_what_was_sent(kind: LedgerKind) {
+    let h = Harness::new("ready", kind).await;
     let proxy_port = free_port();
     let mut proxy = Proxy::start(proxy_port).await;
     let url = format!("amqp://guest:guest@127.0.0.1:{proxy_port}/%2f");
@@ -617,9 +646,8 @@ async fn readiness_follows_the_broker_and_metrics_count_what_was_sent() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_drains_and_nothing_is_redelivered_after_a_clean_stop() {
-    let h = Harness::new("drain").await;
+async fn sigterm_drains_and_nothing_is_redelivered_after_a_clean_stop(kind: LedgerKind) {
+    let h = Harness::new("drain", kind).await;
     let journal = h.dir.path().join("ledger.log");
     let config = h.config(
         &format!("  embedded: {{ journal: {} }}", journal.display()),
@@ -648,9 +676,8 @@ async fn sigterm_drains_and_nothing_is_redelivered_after_a_clean_stop() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn per_contract_ordering_keeps_each_contracts_order() {
-    let h = Harness::new("percontract").await;
+async fn per_contract_ordering_keeps_each_contracts_order(kind: LedgerKind) {
+    let h = Harness::new("percontract", kind).await;
     let gw = h
         .start(&h.config(IN_MEMORY, "ordering: per-contract\nmax_in_flight: 32"))
         .await;
@@ -708,9 +735,8 @@ async fn per_contract_ordering_keeps_each_contracts_order() {
     h.broker.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_observer_publishes_resumes_from_its_checkpoint_and_sweeps() {
-    let h = Harness::new("observer").await;
+async fn the_observer_publishes_resumes_from_its_checkpoint_and_sweeps(kind: LedgerKind) {
+    let h = Harness::new("observer", kind).await;
     let journal = h.dir.path().join("ledger.log");
     let ledger = format!("  embedded: {{ journal: {} }}", journal.display());
     let config = h.config(&ledger, "observe: all\nsweep: true");
@@ -773,3 +799,38 @@ async fn the_observer_publishes_resumes_from_its_checkpoint_and_sweeps() {
     drop(swept);
     h.broker.cleanup().await;
 }
+
+/// Each test above, once per ledger: `embedded::<name>` and `daml::<name>`.
+macro_rules! on_every_ledger {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::LedgerKind::Embedded).await
+                }
+            )*
+        }
+        mod daml {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::LedgerKind::Daml).await
+                }
+            )*
+        }
+    };
+}
+
+on_every_ledger!(
+    example_runs_end_to_end_in_order_with_correct_ids,
+    two_thousand_mixed_requests_keep_queue_order,
+    redelivered_requests_have_one_ledger_effect_and_identical_egress,
+    malformed_messages_get_failures_and_are_dead_lettered,
+    transient_faults_are_retried_and_exhaustion_is_dead_lettered_in_order,
+    forcibly_closed_broker_connections_lose_nothing_and_duplicate_nothing,
+    readiness_follows_the_broker_and_metrics_count_what_was_sent,
+    sigterm_drains_and_nothing_is_redelivered_after_a_clean_stop,
+    per_contract_ordering_keeps_each_contracts_order,
+    the_observer_publishes_resumes_from_its_checkpoint_and_sweeps,
+);

@@ -609,3 +609,128 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     f.write_all(text.as_bytes()).unwrap();
     path
 }
+
+/// A `connector sandbox` process (the embedded ledger served over the Daml Ledger API v2), killed when dropped.
+pub struct Sandbox {
+    child: Child,
+    /// `127.0.0.1:<port>`, as the sandbox reported it once bound.
+    pub address: String,
+    log: PathBuf,
+}
+
+impl Sandbox {
+    /// Starts `connector sandbox --config <config> --listen 127.0.0.1:0` (with `--token-file` when given), logging
+    /// to `log`, and waits for its `listening on` line.
+    pub fn start(config: &Path, log: &Path, token_file: Option<&Path>) -> Self {
+        let stderr = std::fs::File::create(log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_connector"));
+        command
+            .args(["sandbox", "--config"])
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("CONNECTOR_LOG__LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        if let Some(token_file) = token_file {
+            command.arg("--token-file").arg(token_file);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(address.trim().to_owned());
+                }
+            }
+        });
+        let address = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "connector sandbox did not report its address within 60 s:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+        };
+        Self {
+            child,
+            address,
+            log: log.to_owned(),
+        }
+    }
+
+    /// The Ledger API URL for a `ledger.daml.url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Which ledger an end-to-end test runs the gateway on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// The embedded ledger inside the gateway process.
+    Embedded,
+    /// `ledger.daml` pointed at a `connector sandbox` process that holds the embedded ledger.
+    Daml,
+}
+
+impl LedgerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Daml => "daml",
+        }
+    }
+}
+
+/// A gateway config for `kind`: on the embedded ledger, `embedded_yaml` (a `ledger:` body such as
+/// `  embedded: { journal: … }`) is used as is; on Daml, a `connector sandbox` is started with that ledger (same
+/// mapping) and the gateway gets `ledger.daml` pointing at it. The sandbox, if any, is returned to be kept alive.
+pub fn config_on(
+    kind: LedgerKind,
+    names: &Names,
+    dir: &Path,
+    http_port: u16,
+    embedded_yaml: &str,
+    extra: &str,
+) -> (PathBuf, Option<Sandbox>) {
+    match kind {
+        LedgerKind::Embedded => (
+            example_config(names, dir, AMQP_URL, http_port, embedded_yaml, extra),
+            None,
+        ),
+        LedgerKind::Daml => {
+            let sandbox_dir = dir.join(format!("sandbox-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&sandbox_dir).unwrap();
+            let sandbox_config =
+                example_config(names, &sandbox_dir, AMQP_URL, 0, embedded_yaml, "");
+            let sandbox = Sandbox::start(&sandbox_config, &sandbox_dir.join("sandbox.log"), None);
+            let daml = format!(
+                "  daml: {{ url: \"{}\", user_id: gateway, call_timeout_ms: 10000 }}",
+                sandbox.url()
+            );
+            (
+                example_config(names, dir, AMQP_URL, http_port, &daml, extra),
+                Some(sandbox),
+            )
+        }
+    }
+}
