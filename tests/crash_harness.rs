@@ -109,22 +109,47 @@ fn is_terminal(c: &Captured) -> bool {
         || c.json.get("status").and_then(Value::as_str) == Some("Failure")
 }
 
-async fn journal_transactions(
+/// Every committed transaction, read back from where the ledger keeps it: the journal file of the embedded ledger,
+/// or, on Daml, the sandbox's Ledger API (as any other reader of the participant would).
+async fn ledger_transactions(
     journal: &std::path::Path,
     config: &std::path::Path,
+    sandbox: Option<&Sandbox>,
 ) -> Vec<ledger_port::Transaction> {
-    let config = connector::config::Config::load(config).unwrap();
-    let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
-    let catalog = connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
-    let (ledger, _) =
-        embedded_ledger::EmbeddedLedger::open(journal, catalog, embedded_ledger::Clock::System)
+    let ledger: Arc<dyn Ledger> = match sandbox {
+        None => {
+            let config = connector::config::Config::load(config).unwrap();
+            let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
+            let catalog =
+                connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
+            let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
+                journal,
+                catalog,
+                embedded_ledger::Clock::System,
+            )
             .await
             .unwrap();
-    let ledger: Arc<dyn Ledger> = Arc::new(ledger);
+            Arc::new(ledger)
+        }
+        Some(sandbox) => {
+            let settings = daml_ledger::DamlSettings::new(sandbox.url(), "gateway");
+            let parties = ["Operator", "Device01", "Carrier", "Retailer", "Auditor"];
+            Arc::new(
+                daml_ledger::DamlLedger::connect(
+                    &settings,
+                    parties.iter().map(|p| p.to_string()).collect(),
+                )
+                .unwrap(),
+            )
+        }
+    };
     let end = ledger.ledger_end().await.unwrap();
     let mut stream = ledger.updates(0, &UpdateFilter::default()).await.unwrap();
     let mut out = Vec::new();
-    while out.len() < end as usize {
+    while out
+        .last()
+        .is_none_or(|tx: &ledger_port::Transaction| tx.offset < end)
+    {
         match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
             Ok(Some(Ok(tx))) => out.push(tx),
             _ => break,
@@ -135,22 +160,34 @@ async fn journal_transactions(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_loss_no_duplicate_effect_under_sigkill() {
+    harness(LedgerKind::Embedded).await
+}
+
+/// The same harness with the gateway on a Daml ledger (`connector sandbox`): the gateway is killed, the ledger
+/// keeps running, so a kill between the ledger commit and the egress publish is resolved through the Ledger API's
+/// command deduplication and the outcome store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_no_duplicate_effect_under_sigkill_on_daml() {
+    harness(LedgerKind::Daml).await
+}
+
+async fn harness(kind: LedgerKind) {
     let n = env_usize("HARNESS_N", 2000);
     let k = env_usize("HARNESS_K", 5);
     let seed: u64 = rand::rng().random();
     // While the capture queue is full the broker nacks egress (reject-publish): the harness stalls downstream once
     // per run, so a gateway that acked before its egress was confirmed would lose those outcomes.
     let capture_limit = env_usize("HARNESS_CAPTURE_LIMIT", 300) as u32;
-    let names = Names::new("harness");
+    let names = Names::new(&format!("harness-{}", kind.name()));
     let broker = Broker::connect_with_capture_limit(&names, Some(capture_limit)).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("ledger.log");
     let http_port = free_port();
     // `observe: all` makes the observer publish every transaction, so its completeness under SIGKILL is checked too.
-    let config = example_config(
+    let (config, sandbox) = config_on(
+        kind,
         &names,
         dir.path(),
-        AMQP_URL,
         http_port,
         &format!("  embedded: {{ journal: {} }}", journal.display()),
         "observe: all",
@@ -233,7 +270,7 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
         .filter(|id| !done.contains(*id))
         .collect();
     // Ledger effects, from the journal.
-    let txs = journal_transactions(&journal, &config).await;
+    let txs = ledger_transactions(&journal, &config, sandbox.as_ref()).await;
     // Observer completeness: every transaction published at least once by the observer (messages without a
     // requestId). What it had not confirmed before the stop must follow from its checkpoint after a restart.
     let observed = |c: &[Captured]| -> BTreeSet<String> {
@@ -314,7 +351,7 @@ async fn no_loss_no_duplicate_effect_under_sigkill() {
     let duplicate_egress: usize = by_message_id.values().map(|n| n - 1).sum();
     let nacked_sessions = gw.log_text().matches("refused (nacked)").count();
     let figures = json!({
-        "harness": "crash", "N": n, "K": k, "seed": seed, "requests_with_id": work.requests.len(),
+        "harness": "crash", "ledger": kind.name(), "N": n, "K": k, "seed": seed, "requests_with_id": work.requests.len(),
         "malformed_without_id": work.malformed_without_id, "expected_terminal": expected_terminals,
         "lost": lost.len(), "duplicated_effects": duplicated_effects, "missing_effects": missing_effects,
         "order_violations": order_violations,
