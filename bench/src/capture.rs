@@ -128,10 +128,17 @@ impl Capture {
         lock(&self.state).count
     }
 
-    /// Waits until `target` egress messages arrived since the last reset; on timeout, the count seen.
-    pub async fn wait_for_count(&self, target: u64, timeout: Duration) -> Result<Window, u64> {
+    /// Waits until `target` egress messages arrived since the last reset; on timeout, or as soon as `gone()` says
+    /// the side producing them has stopped, the count seen.
+    pub async fn wait_for_count(
+        &self,
+        target: u64,
+        timeout: Duration,
+        mut gone: impl FnMut() -> bool,
+    ) -> Result<Window, u64> {
         let deadline = Instant::now() + timeout;
         loop {
+            let gone = gone();
             {
                 let s = lock(&self.state);
                 if let (true, Some(first), Some(last)) = (s.count >= target, s.first, s.last) {
@@ -141,7 +148,7 @@ impl Capture {
                         last,
                     });
                 }
-                if s.failed.is_some() || Instant::now() >= deadline {
+                if gone || s.failed.is_some() || Instant::now() >= deadline {
                     return Err(s.count);
                 }
             }
@@ -149,21 +156,23 @@ impl Capture {
         }
     }
 
-    /// Waits until `target` latency requests have all their egress; returns the latencies (on timeout, how many
-    /// completed).
+    /// Waits until `target` latency requests have all their egress; returns the latencies (on timeout, or as soon
+    /// as `gone()` says the side has stopped, how many completed).
     pub async fn wait_for_latencies(
         &self,
         target: usize,
         timeout: Duration,
+        mut gone: impl FnMut() -> bool,
     ) -> Result<Vec<Duration>, u64> {
         let deadline = Instant::now() + timeout;
         loop {
+            let gone = gone();
             {
                 let mut s = lock(&self.state);
                 if s.latencies.len() >= target {
                     return Ok(std::mem::take(&mut s.latencies));
                 }
-                if s.failed.is_some() || Instant::now() >= deadline {
+                if gone || s.failed.is_some() || Instant::now() >= deadline {
                     return Err(s.latencies.len() as u64);
                 }
             }

@@ -20,9 +20,13 @@ pub enum BenchError {
     )]
     GatewayStart { path: PathBuf, message: String },
 
-    /// The gateway exited or never became ready.
+    /// The gateway never became ready.
     #[error("the gateway did not become ready within {seconds} s; last log lines:\n{log_tail}")]
     GatewayNotReady { seconds: u64, log_tail: String },
+
+    /// The gateway process ended before the benchmark was done with it.
+    #[error("the gateway exited during {phase}; last log lines:\n{log_tail}")]
+    GatewayExited { phase: String, log_tail: String },
 
     /// The mapping file could not be used.
     #[error("mapping {path}: {message}")]

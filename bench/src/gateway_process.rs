@@ -62,14 +62,23 @@ impl GatewayProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Whether the process has exited (or was stopped).
+    pub fn exited(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
     /// Waits until `/readyz` answers 200: connected to broker and ledger, consuming.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<(), BenchError> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(_)) = child.try_wait()
-            {
-                break;
+            if self.exited() {
+                return Err(BenchError::GatewayExited {
+                    phase: "start-up".to_owned(),
+                    log_tail: self.log_tail(),
+                });
             }
             if http_status(self.http_port, "/readyz").await == Some(200) {
                 return Ok(());

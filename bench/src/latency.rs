@@ -24,7 +24,8 @@ pub struct LatencyStats {
     pub max_ms: f64,
 }
 
-/// Publishes `requests` to `queue` at `rate` per second and waits until each has all its egress.
+/// Publishes `requests` to `queue` at `rate` per second and waits until each has all its egress (giving up early
+/// once `gone()` says the side has stopped).
 pub async fn measure(
     broker: &Broker,
     capture: &Capture,
@@ -32,6 +33,7 @@ pub async fn measure(
     requests: &[Request],
     rate: f64,
     timeout: Duration,
+    gone: impl FnMut() -> bool,
 ) -> Result<LatencyStats, BenchError> {
     let rate = if rate.is_finite() && rate > 0.0 {
         rate
@@ -56,7 +58,7 @@ pub async fn measure(
     }
     let left = timeout.saturating_sub(started.elapsed());
     let latencies = capture
-        .wait_for_latencies(measured, left)
+        .wait_for_latencies(measured, left, gone)
         .await
         .map_err(|got| BenchError::Timeout {
             phase: format!("latency at {rate:.0} requests/s"),

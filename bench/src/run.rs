@@ -160,14 +160,18 @@ async fn run_relay(
     .await?;
     let relay = Relay::start(&settings).await?;
     let measured = async {
-        let (window, egress) = drain(options, &capture, work, "relay", None).await?;
+        let (window, egress) =
+            drain(options, &capture, work, "relay", || !relay.is_running()).await?;
         let dead_letters = dead_letters(broker, names, work.expected).await?;
         let rate = rate(work.expected.requests, &window) / 2.0;
         progress(
             options,
             format!("{}: relay latency at {rate:.0}/s", work.mix.as_str()),
         );
-        let latency = latency_phase(options, broker, &capture, names, work, rate).await?;
+        let latency = latency_phase(options, broker, &capture, names, work, rate, || {
+            !relay.is_running()
+        })
+        .await?;
         Ok(side_result(
             work.expected,
             &window,
@@ -229,16 +233,20 @@ async fn run_gateway(
         gateway.wait_ready(READY_TIMEOUT).await?;
         let pid = gateway.pid();
         let at_ready = pid.and_then(proc_stats::read);
-        let (window, egress) = drain(options, &capture, work, "gateway", Some(&gateway)).await?;
+        let (window, egress) = drain(options, &capture, work, "gateway", || gateway.exited())
+            .await
+            .map_err(|e| exited_or_with_log(e, &mut gateway, "the drain"))?;
         let drained = pid.and_then(proc_stats::read);
         let dead_letters = dead_letters(broker, names, work.expected).await?;
         progress(
             options,
             format!("{}: gateway latency at {offered:.0}/s", work.mix.as_str()),
         );
-        let latency = latency_phase(options, broker, &capture, names, work, offered)
-            .await
-            .map_err(|e| with_log(e, &gateway))?;
+        let latency = latency_phase(options, broker, &capture, names, work, offered, || {
+            gateway.exited()
+        })
+        .await
+        .map_err(|e| exited_or_with_log(e, &mut gateway, "the latency phase"))?;
         let end = pid.and_then(proc_stats::read);
         let mut result = side_result(work.expected, &window, egress, dead_letters, latency);
         if let (Some(at_ready), Some(drained), Some(end)) = (at_ready, drained, end) {
@@ -262,17 +270,18 @@ async fn run_gateway(
     measured
 }
 
-/// Waits for the preload's egress; returns its window and the egress count once it has settled.
+/// Waits for the preload's egress (giving up early once `gone()` says the side stopped); returns its window and the
+/// egress count once it has settled.
 async fn drain(
     options: &Options,
     capture: &Capture,
     work: &Work<'_>,
     side: &str,
-    gateway: Option<&GatewayProcess>,
+    gone: impl FnMut() -> bool,
 ) -> Result<(Window, u64), BenchError> {
     let timeout = Duration::from_secs(options.timeout_secs);
     let window = capture
-        .wait_for_count(work.expected.egress, timeout)
+        .wait_for_count(work.expected.egress, timeout, gone)
         .await
         .map_err(|got| BenchError::Timeout {
             phase: format!("{} {side} drain", work.mix.as_str()),
@@ -280,9 +289,7 @@ async fn drain(
             got,
             expected: work.expected.egress,
             seconds: timeout.as_secs(),
-            log_tail: gateway
-                .map(GatewayProcess::log_tail)
-                .or_else(|| capture.failure()),
+            log_tail: capture.failure(),
         })?;
     tokio::time::sleep(SETTLE).await;
     let egress = capture.count();
@@ -313,6 +320,7 @@ async fn latency_phase(
     names: &Names,
     work: &Work<'_>,
     rate: f64,
+    gone: impl FnMut() -> bool,
 ) -> Result<LatencyStats, BenchError> {
     latency::measure(
         broker,
@@ -321,6 +329,7 @@ async fn latency_phase(
         work.latency,
         rate,
         Duration::from_secs(options.timeout_secs),
+        gone,
     )
     .await
 }
@@ -351,7 +360,14 @@ fn rate(count: u64, window: &Window) -> f64 {
     count as f64 / window.elapsed().as_secs_f64().max(0.001)
 }
 
-fn with_log(error: BenchError, gateway: &GatewayProcess) -> BenchError {
+/// A phase's error, said as what it was when the gateway has died, with the gateway's log either way.
+fn exited_or_with_log(error: BenchError, gateway: &mut GatewayProcess, phase: &str) -> BenchError {
+    if gateway.exited() {
+        return BenchError::GatewayExited {
+            phase: phase.to_owned(),
+            log_tail: gateway.log_tail(),
+        };
+    }
     match error {
         BenchError::Timeout {
             phase,
