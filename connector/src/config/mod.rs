@@ -133,8 +133,7 @@ pub enum Ordering {
 }
 
 /// What the ledger observer publishes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ObserveMode {
     /// Transactions the gateway's own requests did not cause.
     #[default]
@@ -143,6 +142,33 @@ pub enum ObserveMode {
     All,
     /// Nothing.
     Off,
+}
+
+impl<'de> Deserialize<'de> for ObserveMode {
+    /// `external`, `all` or `off`. A bare `off` is YAML 1.1's boolean false, so `false` means `off` too.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Flag(bool),
+        }
+        const EXPECTED: &str = "expected one of external, all, off";
+        match Raw::deserialize(deserializer).map_err(|_| serde::de::Error::custom(EXPECTED))? {
+            Raw::Text(text) => match text.as_str() {
+                "external" => Ok(Self::External),
+                "all" => Ok(Self::All),
+                "off" => Ok(Self::Off),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown mode {other:?} ({EXPECTED})"
+                ))),
+            },
+            Raw::Flag(false) => Ok(Self::Off),
+            Raw::Flag(true) => Err(serde::de::Error::custom(format!(
+                "true is not a mode ({EXPECTED})"
+            ))),
+        }
+    }
 }
 
 /// The HTTP surface.

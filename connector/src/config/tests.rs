@@ -225,3 +225,25 @@ fn at_most_one_ledger_and_daml_errors_name_their_path() {
         "{e}"
     );
 }
+
+#[test]
+fn observe_modes_accept_a_bare_yaml_off() {
+    for (text, mode) in [
+        ("observe: off", ObserveMode::Off),
+        ("observe: \"off\"", ObserveMode::Off),
+        ("observe: all", ObserveMode::All),
+        ("observe: external", ObserveMode::External),
+    ] {
+        let config = load(&format!("{text}\n{MINIMAL}")).expect(text);
+        assert_eq!(config.observe, mode, "{text}");
+    }
+    let env = load_env(MINIMAL, &[("CONNECTOR_OBSERVE", "off")]).expect("env override");
+    assert_eq!(env.observe, ObserveMode::Off);
+    for bad in ["observe: sometimes", "observe: true", "observe: 3"] {
+        let err = load(&format!("{bad}\n{MINIMAL}"))
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains("observe"), "{err}");
+        assert!(err.contains("external, all, off"), "{err}");
+    }
+}
