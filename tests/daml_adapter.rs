@@ -3,12 +3,13 @@
 //! updates with a live tail, rejections, tokens), then through the gateway itself (`connector check` and
 //! `connector process` with `ledger.daml`).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::mpsc;
+use std::process::Command as Process;
 use std::time::Duration;
+
+use support::write;
 
 use daml_ledger::{DamlLedger, DamlSettings};
 use futures::StreamExt;
@@ -37,10 +38,9 @@ workflows:
           - { if: "arg.humidity > maxHumidity", fields: { state: OutOfCompliance } }
 "##;
 
-/// A `connector sandbox` process, killed when dropped.
+/// A `connector sandbox` for a config given as YAML text, in a directory of its own.
 struct Sandbox {
-    child: Child,
-    address: SocketAddr,
+    process: support::Sandbox,
     dir: tempfile::TempDir,
 }
 
@@ -49,48 +49,17 @@ impl Sandbox {
     fn start(config: &str, token: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = write(dir.path(), "sandbox.yaml", config);
-        let mut command = Process::new(CONNECTOR);
-        command
-            .args(["sandbox", "--config"])
-            .arg(&config_path)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("sandbox.log")).expect("log file"),
-            ));
-        if let Some(token) = token {
-            command
-                .arg("--token-file")
-                .arg(write(dir.path(), "expected.jwt", token));
-        }
-        let mut child = command.spawn().expect("connector sandbox starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(address.trim().to_owned());
-                }
-            }
-        });
-        let address = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(address) => address.parse().expect("a socket address"),
-            Err(_) => {
-                let _ = child.kill();
-                let log =
-                    std::fs::read_to_string(dir.path().join("sandbox.log")).unwrap_or_default();
-                panic!("connector sandbox did not report its address within 60 s; its log:\n{log}");
-            }
-        };
-        Self {
-            child,
-            address,
-            dir,
-        }
+        let token_file = token.map(|token| write(dir.path(), "expected.jwt", token));
+        let process = support::Sandbox::start(
+            &config_path,
+            &dir.path().join("sandbox.log"),
+            token_file.as_deref(),
+        );
+        Self { process, dir }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.address)
+        self.process.url()
     }
 
     fn settings(&self) -> DamlSettings {
@@ -103,19 +72,6 @@ impl Sandbox {
         DamlLedger::connect(&self.settings(), vec!["Operator".into(), "Device01".into()])
             .expect("adapter connects")
     }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write file");
-    path
 }
 
 fn shipment() -> TemplateId {

@@ -6,11 +6,14 @@
 //! with the example config and a token, runs the script, and stops the sandbox with SIGTERM, which must end it
 //! cleanly. A pip failure fails the test: the conformance claim cannot be skipped silently.
 
-use std::io::{BufRead, BufReader, Read};
+mod support;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::Sandbox;
 
 const DAZL_VERSION: &str = "8.9.0";
 const EXAMPLE_CONFIG: &str = concat!(
@@ -22,90 +25,10 @@ const SCRIPT: &str = concat!(
     "/../tests/conformance/ledger_api_v2.py"
 );
 
-/// The sandbox process, killed if the test fails before stopping it.
-struct Sandbox {
-    child: Child,
-    address: String,
-    stderr_path: PathBuf,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sandbox {
-    fn start(token_file: &Path, stderr_path: &Path) -> Self {
-        let stderr = std::fs::File::create(stderr_path).expect("sandbox stderr file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connector"))
-            .args([
-                "sandbox",
-                "--config",
-                EXAMPLE_CONFIG,
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .arg("--token-file")
-            .arg(token_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("the connector binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut sandbox = Self {
-            child,
-            address: String::new(),
-            stderr_path: stderr_path.to_owned(),
-        };
-        let line = lines_rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|e| {
-                panic!(
-                    "the sandbox printed no `listening on` line within 30 s ({e}); stderr:\n{}",
-                    sandbox.stderr()
-                )
-            });
-        sandbox.address = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        assert!(
-            sandbox.address.starts_with("127.0.0.1:"),
-            "{}",
-            sandbox.address
-        );
-        sandbox
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status (within `limit`).
-    fn terminate(&mut self, limit: Duration) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -TERM failed");
-        wait_with_limit(&mut self.child, limit)
-            .unwrap_or_else(|| panic!("the sandbox did not stop within {limit:?} of SIGTERM"))
-    }
-}
-
-fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+fn wait_with_limit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -241,7 +164,11 @@ fn digital_assets_own_v2_stubs_conform_to_the_sandbox() {
     let token = format!("conformance-{}", std::process::id());
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).expect("token file");
-    let mut sandbox = Sandbox::start(&token_file, &dir.path().join("sandbox.stderr"));
+    let mut sandbox = Sandbox::start(
+        Path::new(EXAMPLE_CONFIG),
+        &dir.path().join("sandbox.stderr"),
+        Some(&token_file),
+    );
 
     let output = run_with_limit(
         Command::new(&python)
@@ -254,7 +181,7 @@ fn digital_assets_own_v2_stubs_conform_to_the_sandbox() {
         output.status.success(),
         "the conformance script failed: {}\n--- sandbox stderr\n{}",
         describe(&output),
-        sandbox.stderr()
+        sandbox.log_text()
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -266,6 +193,6 @@ fn digital_assets_own_v2_stubs_conform_to_the_sandbox() {
     assert!(
         status.success(),
         "the sandbox exits cleanly on SIGTERM: {status:?}\n{}",
-        sandbox.stderr()
+        sandbox.log_text()
     );
 }

@@ -16,3 +16,4 @@ pub mod metrics_names;
 pub mod observer;
 pub mod outcome_store;
 pub mod processor;
+pub mod shutdown_signal;
