@@ -14,6 +14,10 @@ use connector::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStor
 use embedded_ledger::Clock;
 use serde_json::json;
 
+/// The allocator of the `connector` binary, so the figures are those of `connector process`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn workload(n: usize) -> Vec<Vec<u8>> {
     let contracts = (n / 20).max(1);
     let mut out = Vec::with_capacity(n);
