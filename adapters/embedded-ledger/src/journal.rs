@@ -1,6 +1,9 @@
 //! The journal: an append-only file of committed transactions, each record checksummed, fsynced before a commit is
 //! reported, replayed at start.
 //!
+//! Writing and syncing are separate ([`JournalWriter::write`], [`JournalSync::sync`]) so that one `fdatasync` can
+//! cover every record written before it (group commit; the ledger decides when to sync and who waits for it).
+//!
 //! Layout: an 8-byte header `CLEDGER` + format version, then records of
 //! `[payload length u32 LE][CRC-32 of the length bytes u32 LE][CRC-32 of the payload u32 LE][payload]`, the payload
 //! being the transaction as JSON (JSON keeps the file inspectable with standard tools; replay of 100k transactions
@@ -13,6 +16,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ledger_port::Transaction;
 
@@ -63,9 +67,16 @@ pub enum OpenError {
     },
 }
 
-/// Appends records.
+/// Appends records (without syncing them).
 pub struct JournalWriter {
-    file: File,
+    file: Arc<File>,
+}
+
+/// Makes every record written so far durable. Shares the file with the writer: a sync may run while later records
+/// are written, and covers at least every record whose write returned before it started.
+#[derive(Clone)]
+pub struct JournalSync {
+    file: Arc<File>,
 }
 
 fn encode(tx: &Transaction) -> Vec<u8> {
@@ -80,14 +91,29 @@ fn encode(tx: &Transaction) -> Vec<u8> {
 }
 
 impl JournalWriter {
-    /// Appends the records and fsyncs once (group commit).
-    pub fn append(&mut self, transactions: &[&Transaction]) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        for tx in transactions {
-            buf.extend_from_slice(&encode(tx));
+    /// Appends one record. It is not durable until a [`JournalSync::sync`] that starts after this returns.
+    pub fn write(&mut self, transaction: &Transaction) -> std::io::Result<()> {
+        (&*self.file).write_all(&encode(transaction))
+    }
+
+    /// A handle that syncs this journal.
+    pub fn syncer(&self) -> JournalSync {
+        JournalSync {
+            file: Arc::clone(&self.file),
         }
-        self.file.write_all(&buf)?;
+    }
+}
+
+impl JournalSync {
+    /// `fdatasync`s the journal; blocks for the duration of the disk write.
+    pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+fn writer(file: File) -> JournalWriter {
+    JournalWriter {
+        file: Arc::new(file),
     }
 }
 
@@ -113,11 +139,7 @@ pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryRep
         header.push(VERSION);
         file.write_all(&header).map_err(io)?;
         file.sync_all().map_err(io)?;
-        return Ok((
-            JournalWriter { file },
-            Vec::new(),
-            RecoveryReport::default(),
-        ));
+        return Ok((writer(file), Vec::new(), RecoveryReport::default()));
     }
     if bytes.len() < HEADER_LEN as usize || &bytes[..7] != MAGIC || bytes[7] != VERSION {
         return Err(OpenError::BadHeader {
@@ -195,5 +217,5 @@ pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryRep
             reason,
         });
     }
-    Ok((JournalWriter { file }, transactions, report))
+    Ok((writer(file), transactions, report))
 }

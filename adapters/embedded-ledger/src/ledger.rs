@@ -1,27 +1,30 @@
 //! The embedded ledger: transactions with SHA-256 update ids and int64 offsets, an active contract set, an update
-//! stream with a live tail, command deduplication, and (with a journal) durability.
+//! stream with a live tail, command deduplication, and (with a journal) durability with group commit.
 //!
-//! All state sits behind one mutex; a submission checks deduplication first (so a resubmission after a crash gets
-//! its original transaction even if the contract is gone), then injected faults, then interprets the command, writes
-//! and fsyncs the journal record, and only then makes the transaction visible.
+//! All state sits behind one mutex. A submission is *sequenced* under it: deduplication first (so a resubmission
+//! after a crash gets its original transaction even if the contract is gone), then injected faults, then the command
+//! is interpreted, given the next offset, written to the journal (not synced) and applied, so the next command is
+//! interpreted on top of it. Outside the lock the submitter then waits until a journal sync covers its offset
+//! ([`GroupCommit`]); one sync covers every submission written before it. Readers see only durable transactions.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContracts, CreatedEvent, Event, Ledger, LedgerError, RejectionReason,
-    ServableLedger, Submission, SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
+    ActiveContracts, Event, Ledger, LedgerError, PendingCommit, RejectionReason, ServableLedger,
+    Submission, SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::catalog::TemplateCatalog;
 use crate::faults::FaultPlan;
+use crate::group_commit::{GroupCommit, advance};
 use crate::interpret::interpret;
 use crate::journal::{self, JournalWriter, OpenError, RecoveryReport};
+use crate::state::{State, broken_error};
 
 /// Where effective times come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,38 +35,6 @@ pub enum Clock {
     Fixed(i64),
 }
 
-#[derive(Default)]
-struct State {
-    /// Active contracts: contract id → (the transaction that created it, the event's index in it).
-    active: HashMap<String, (Arc<Transaction>, usize)>,
-    log: Vec<Arc<Transaction>>,
-    by_command: HashMap<String, usize>,
-    by_update: HashMap<String, usize>,
-    fault_attempts: HashMap<String, u32>,
-    /// Set when a journal write failed: the in-memory state can no longer be trusted to match the file.
-    broken: Option<String>,
-}
-
-impl State {
-    fn apply(&mut self, tx: Arc<Transaction>) {
-        let index = self.log.len();
-        for (i, event) in tx.events.iter().enumerate() {
-            match event {
-                Event::Created(c) => {
-                    self.active.insert(c.contract_id.clone(), (tx.clone(), i));
-                }
-                Event::Archived(a) => {
-                    self.active.remove(&a.contract_id);
-                }
-                Event::Exercised(_) => {}
-            }
-        }
-        self.by_command.insert(tx.command_id.clone(), index);
-        self.by_update.insert(tx.update_id.clone(), index);
-        self.log.push(tx);
-    }
-}
-
 /// The embedded ledger.
 pub struct EmbeddedLedger {
     inner: Arc<Inner>,
@@ -71,11 +42,20 @@ pub struct EmbeddedLedger {
 
 struct Inner {
     state: Mutex<State>,
-    journal: Option<Mutex<JournalWriter>>,
+    /// `None` for an in-memory ledger.
+    group: Option<GroupCommit>,
     catalog: TemplateCatalog,
     clock: Clock,
     faults: Mutex<FaultPlan>,
+    /// The durable end: update streams wait on it.
     end: watch::Sender<i64>,
+}
+
+/// A submission that has been sequenced (or found to be a duplicate).
+struct Sequenced {
+    transaction: Arc<Transaction>,
+    duplicate: bool,
+    durable: bool,
 }
 
 impl EmbeddedLedger {
@@ -110,15 +90,13 @@ impl EmbeddedLedger {
         journal: Option<JournalWriter>,
         replay: Vec<Transaction>,
     ) -> Self {
-        let mut state = State::default();
-        for tx in replay {
-            state.apply(Arc::new(tx));
-        }
-        let (end, _) = watch::channel(state.log.len() as i64);
+        let group = journal.as_ref().map(|j| GroupCommit::new(j.syncer()));
+        let state = State::new(journal, replay);
+        let (end, _) = watch::channel(state.durable_end());
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
-                journal: journal.map(Mutex::new),
+                group,
                 catalog,
                 clock,
                 faults: Mutex::new(FaultPlan::default()),
@@ -132,19 +110,45 @@ impl EmbeddedLedger {
         *self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()) = plan;
     }
 
-    /// Number of committed transactions.
+    /// Number of committed (durable) transactions.
     pub fn transaction_count(&self) -> u64 {
-        self.inner.lock().log.len() as u64
+        self.inner.lock().durable_end() as u64
     }
 
-    /// Number of active contracts.
+    /// Number of active contracts as of the durable end.
     pub fn active_count(&self) -> usize {
-        self.inner.lock().active.len()
+        self.inner
+            .lock()
+            .durable_active(&UpdateFilter::default())
+            .len()
     }
 
-    /// Every committed transaction in offset order (for tests and tools).
+    /// Every committed (durable) transaction in offset order (for tests and tools).
     pub fn transactions(&self) -> Vec<Arc<Transaction>> {
-        self.inner.lock().log.clone()
+        self.inner.lock().durable_log().to_vec()
+    }
+
+    /// How many journal syncs have been started (0 without a journal). With group commit this stays below the
+    /// number of transactions whenever submissions overlap.
+    pub fn journal_syncs(&self) -> u64 {
+        self.inner.group.as_ref().map_or(0, GroupCommit::syncs)
+    }
+
+    /// Sequences a submission and hands back its pending commit, telling duplicates apart.
+    fn sequence_reporting_duplicates(
+        &self,
+        submission: Submission,
+    ) -> Result<(PendingCommit, bool), LedgerError> {
+        let sequenced = self.inner.sequence(submission)?;
+        let transaction = (*sequenced.transaction).clone();
+        let pending = if sequenced.durable {
+            PendingCommit::ready(transaction)
+        } else {
+            let inner = Arc::clone(&self.inner);
+            let offset = transaction.offset;
+            PendingCommit::awaiting(transaction, async move { inner.wait_durable(offset).await })
+        };
+        Ok((pending, sequenced.duplicate))
     }
 }
 
@@ -163,13 +167,19 @@ impl Inner {
         }
     }
 
-    fn submit_blocking(&self, submission: Submission) -> Result<SubmitOutcome, LedgerError> {
+    async fn wait_durable(&self, offset: i64) -> Result<(), LedgerError> {
+        match &self.group {
+            Some(group) => group.wait_durable(offset, &self.state, &self.end).await,
+            // Without a journal a transaction is durable as soon as it is sequenced.
+            None => Ok(()),
+        }
+    }
+
+    /// Decides a submission under the state lock: writes and applies it, without waiting for a sync.
+    fn sequence(&self, submission: Submission) -> Result<Sequenced, LedgerError> {
         let mut state = self.lock();
-        if let Some(why) = &state.broken {
-            return Err(LedgerError::permanent(
-                RejectionReason::Internal,
-                format!("ledger stopped after a journal failure: {why}"),
-            ));
+        if let Some(why) = state.broken() {
+            return Err(broken_error(why));
         }
         if submission.command_id.is_empty() {
             return Err(LedgerError::permanent(
@@ -178,10 +188,11 @@ impl Inner {
             )
             .with_ledger_error("MISSING_FIELD"));
         }
-        if let Some(&index) = state.by_command.get(&submission.command_id) {
-            return Ok(SubmitOutcome {
-                transaction: (*state.log[index]).clone(),
+        if let Some(found) = state.by_command(&submission.command_id) {
+            return Ok(Sequenced {
+                transaction: found.transaction,
                 duplicate: true,
+                durable: found.durable,
             });
         }
         let fault = {
@@ -201,15 +212,9 @@ impl Inner {
                 return Err(rule.error(*attempts));
             }
         }
-        let offset = state.log.len() as i64 + 1;
-        let target: Option<&CreatedEvent> = match &submission.command {
-            ledger_port::Command::Exercise { contract_id, .. } => state
-                .active
-                .get(contract_id)
-                .and_then(|(tx, i)| match &tx.events[*i] {
-                    Event::Created(c) => Some(c),
-                    _ => None,
-                }),
+        let offset = state.written_end() + 1;
+        let target = match &submission.command {
+            ledger_port::Command::Exercise { contract_id, .. } => state.active_created(contract_id),
             ledger_port::Command::Create { .. } => None,
         };
         let events = interpret(
@@ -228,21 +233,16 @@ impl Inner {
             events,
         };
         tx.update_id = update_id(&tx);
-        if let Some(journal) = &self.journal {
-            let mut writer = journal.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = writer.append(&[&tx]) {
-                let why = format!("cannot write the journal: {e}");
-                state.broken = Some(why.clone());
-                return Err(LedgerError::transient(why));
-            }
-        }
-        let tx = Arc::new(tx);
-        state.apply(tx.clone());
+        let transaction = state.sequence(tx)?;
+        let durable = state.durable_end() >= offset;
         drop(state);
-        self.end.send_replace(offset);
-        Ok(SubmitOutcome {
-            transaction: (*tx).clone(),
+        if durable {
+            advance(&self.end, offset);
+        }
+        Ok(Sequenced {
+            transaction,
             duplicate: false,
+            durable,
         })
     }
 }
@@ -286,31 +286,30 @@ impl Ledger for EmbeddedLedger {
             .map(|o| o.transaction)
     }
 
+    async fn sequence(&self, submission: Submission) -> Result<PendingCommit, LedgerError> {
+        self.sequence_reporting_duplicates(submission)
+            .map(|(pending, _)| pending)
+    }
+
     async fn active_contracts(
         &self,
         filter: &UpdateFilter,
     ) -> Result<ActiveContracts, LedgerError> {
         let state = self.inner.lock();
-        let mut contracts: Vec<ActiveContract> = state
-            .active
-            .values()
-            .filter_map(|(tx, i)| match &tx.events[*i] {
-                Event::Created(c) if filter.admits(&c.template_id) => Some(ActiveContract {
-                    created: c.clone(),
-                    created_update_id: tx.update_id.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        contracts.sort_by_key(|c| (c.created.offset, c.created.node_id));
         Ok(ActiveContracts {
-            offset: state.log.len() as i64,
-            contracts,
+            offset: state.durable_end(),
+            contracts: state.durable_active(filter),
         })
     }
 
+    /// The durable end. A broken ledger answers with its error instead, so a gateway waiting for the ledger to
+    /// accept it again stays unready until the process is restarted.
     async fn ledger_end(&self) -> Result<i64, LedgerError> {
-        Ok(self.inner.lock().log.len() as i64)
+        let state = self.inner.lock();
+        match state.broken() {
+            Some(why) => Err(broken_error(why)),
+            None => Ok(state.durable_end()),
+        }
     }
 
     async fn updates(
@@ -318,7 +317,7 @@ impl Ledger for EmbeddedLedger {
         begin_exclusive: i64,
         filter: &UpdateFilter,
     ) -> Result<UpdateStream, LedgerError> {
-        let end = self.inner.lock().log.len() as i64;
+        let end = self.inner.lock().durable_end();
         if begin_exclusive < 0 || begin_exclusive > end {
             return Err(LedgerError::permanent(
                 RejectionReason::InvalidArgument,
@@ -344,15 +343,15 @@ impl Ledger for EmbeddedLedger {
                     }
                     {
                         let state = inner.lock();
-                        let end = state.log.len() as i64;
-                        // Read a bounded chunk at a time so a large backlog does not hold the lock long.
-                        let upto = end.min(cursor + 1024);
-                        for tx in &state.log[cursor as usize..upto as usize] {
+                        // Only durable transactions, a bounded chunk at a time so a large backlog does not hold
+                        // the lock long.
+                        let chunk = state.durable_range(cursor, cursor + 1024);
+                        for tx in chunk {
                             if let Some(t) = filtered(tx, &filter) {
                                 buffer.push_back(t);
                             }
                         }
-                        cursor = upto;
+                        cursor += chunk.len() as i64;
                     }
                     if buffer.is_empty() {
                         let caught_up = *receiver.borrow_and_update() <= cursor;
@@ -377,15 +376,11 @@ impl ServableLedger for EmbeddedLedger {
         &self,
         submission: Submission,
     ) -> Result<SubmitOutcome, LedgerError> {
-        if self.inner.journal.is_some() {
-            // The journal's fsync blocks: keep it off the async workers.
-            let inner = self.inner.clone();
-            tokio::task::spawn_blocking(move || inner.submit_blocking(submission))
-                .await
-                .map_err(|e| LedgerError::transient(format!("ledger task failed: {e}")))?
-        } else {
-            self.inner.submit_blocking(submission)
-        }
+        let (pending, duplicate) = self.sequence_reporting_duplicates(submission)?;
+        Ok(SubmitOutcome {
+            transaction: pending.committed().await?,
+            duplicate,
+        })
     }
 
     async fn transaction_by_update_id(
@@ -393,17 +388,17 @@ impl ServableLedger for EmbeddedLedger {
         update_id: &str,
     ) -> Result<Option<Transaction>, LedgerError> {
         let state = self.inner.lock();
-        Ok(state
-            .by_update
-            .get(update_id)
-            .map(|&i| (*state.log[i]).clone()))
+        Ok(state.durable_by_update(update_id).map(|tx| (**tx).clone()))
     }
 
     async fn transaction_by_offset(&self, offset: i64) -> Result<Option<Transaction>, LedgerError> {
         let state = self.inner.lock();
         Ok(usize::try_from(offset - 1)
             .ok()
-            .and_then(|i| state.log.get(i))
+            .and_then(|i| state.durable_at(i))
             .map(|tx| (**tx).clone()))
     }
 }
+
+#[cfg(test)]
+mod tests;

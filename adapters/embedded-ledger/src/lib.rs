@@ -5,9 +5,11 @@
 mod catalog;
 mod condition;
 mod faults;
+mod group_commit;
 mod interpret;
 mod journal;
 mod ledger;
+mod state;
 
 pub use catalog::{ChoiceKind, ChoiceSpec, FieldValue, Rule, TemplateCatalog, TemplateSpec};
 pub use condition::{CmpOp, Condition, ConditionError, Operand};

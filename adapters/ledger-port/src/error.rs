@@ -9,7 +9,8 @@ pub enum ErrorClass {
     Transient,
     /// The request fails with a Failure message; retrying cannot help.
     Permanent,
-    /// The gateway is misconfigured (bad token, unknown user): stop consuming, report unhealthy, dead-letter nothing.
+    /// The gateway is misconfigured (bad token, unknown user), or the ledger cannot go on without an operator (an
+    /// embedded journal that failed to write or sync): stop consuming, report unhealthy, dead-letter nothing.
     Configuration,
 }
 

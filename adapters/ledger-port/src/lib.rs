@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+mod pending;
 
 pub use error::{ErrorClass, LedgerError, RejectionReason};
 pub use message_schema::value::{LedgerValue, Record, RecordField};
@@ -13,6 +14,7 @@ pub use model::{
     ActiveContract, ActiveContracts, ArchivedEvent, Command, CreatedEvent, Event, ExercisedEvent,
     Submission, TemplateId, TemplateIdError, Transaction, UpdateFilter,
 };
+pub use pending::PendingCommit;
 
 use futures::stream::BoxStream;
 
@@ -28,6 +30,18 @@ pub trait Ledger: Send + Sync {
     /// returns the *original* transaction and changes nothing. Implementations check this before validating the
     /// command, so a resubmission after a crash succeeds even if the contract it exercised is no longer active.
     async fn submit(&self, submission: Submission) -> Result<Transaction, LedgerError>;
+
+    /// Decides one command and returns as soon as its transaction is fixed, possibly before it is durable; the
+    /// [`PendingCommit`] resolves once it is. A ledger that syncs to disk can thus apply the next command while this
+    /// one's sync is under way and cover both with one sync (group commit).
+    ///
+    /// Same deduplication contract as [`Ledger::submit`] (a duplicate of a command that is not durable yet waits for
+    /// it). Commands sequenced later are interpreted on top of this one, so if its commit fails theirs fail too.
+    /// Readers (`updates`, `active_contracts`, `ledger_end`) see the transaction only once it is durable. The default
+    /// is a full [`Ledger::submit`], already committed when it returns: right for any ledger without the split.
+    async fn sequence(&self, submission: Submission) -> Result<PendingCommit, LedgerError> {
+        self.submit(submission).await.map(PendingCommit::ready)
+    }
 
     /// The active contracts matching `filter` at the current ledger end, with that offset.
     async fn active_contracts(&self, filter: &UpdateFilter)
