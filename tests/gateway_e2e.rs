@@ -834,3 +834,90 @@ on_every_ledger!(
     per_contract_ordering_keeps_each_contracts_order,
     the_observer_publishes_resumes_from_its_checkpoint_and_sweeps,
 );
+
+/// Daml only (on the embedded ledger nobody else can write): a transaction another application makes on the
+/// participant is published by the observer (`observe: external`, the default) and indexed, so requests can read and
+/// act on a contract the gateway did not create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daml_external_transactions_are_observed_and_then_addressable() {
+    use ledger_port::{Command, Ledger, LedgerValue, Submission, UpdateFilter};
+
+    let h = Harness::new("external", LedgerKind::Daml).await;
+    let gw = h.start(&h.config(IN_MEMORY, "")).await;
+    h.broker.publish_all(&bodies(&[create("ext-seed")])).await;
+    let seeded = h.broker.egress(3, Duration::from_secs(30)).await;
+    assert_eq!(seeded.len(), 3, "{}", gw.log_text());
+    assert!(
+        seeded
+            .iter()
+            .all(|c| request_id(c).as_deref() == Some("ext-seed")),
+        "the gateway's own transaction is not published again by the observer: {seeded:?}"
+    );
+
+    // Another application, with its own Ledger API user, creates a contract of the mapped template.
+    let url = h.sandboxes.lock().unwrap()[0].url();
+    let other = daml_ledger::DamlLedger::connect(
+        &daml_ledger::DamlSettings::new(url, "another-application"),
+        vec!["Operator".to_owned()],
+    )
+    .unwrap();
+    let active = other
+        .active_contracts(&UpdateFilter::default())
+        .await
+        .unwrap();
+    let seed = active.contracts[0].created.clone();
+    let external = uuid::Uuid::new_v4();
+    let mut payload = seed.arguments.clone();
+    payload.set("linearId", LedgerValue::Text(external.to_string()));
+    payload.set("maxHumidity", LedgerValue::Int64(45));
+    other
+        .submit(Submission {
+            command_id: "another-application-create-1".to_owned(),
+            act_as: vec!["Operator".to_owned()],
+            command: Command::Create {
+                template_id: seed.template_id.clone(),
+                arguments: payload,
+            },
+        })
+        .await
+        .unwrap();
+
+    let observed = h.broker.egress(1, Duration::from_secs(30)).await;
+    assert_eq!(observed.len(), 1, "{}", gw.log_text());
+    assert_eq!(observed[0].routing_key, "ContractMessage");
+    assert_eq!(
+        request_id(&observed[0]),
+        None,
+        "no request of ours caused it"
+    );
+    assert_eq!(
+        observed[0].json["contractLedgerIdentifier"],
+        external.to_string()
+    );
+    assert_eq!(observed[0].json["isNewContract"], true);
+
+    // The observer indexed it: a read answers with its properties, an action on it commits.
+    let target = external.to_string();
+    h.broker
+        .publish_all(&bodies(&[
+            read("ext-read", &target),
+            telemetry("ext-act", &target, 30),
+        ]))
+        .await;
+    let answers = h.broker.egress(5, Duration::from_secs(30)).await;
+    assert_eq!(answers.len(), 5, "{answers:?}");
+    assert_eq!(request_id(&answers[0]).as_deref(), Some("ext-read"));
+    let properties = answers[0].json["contractProperties"].to_string();
+    assert!(properties.contains("\"maxHumidity\""), "{properties}");
+    assert!(properties.contains("\"45\""), "{properties}");
+    let act: Vec<&Captured> = answers[1..].iter().collect();
+    assert!(
+        act.iter()
+            .all(|c| request_id(c).as_deref() == Some("ext-act")
+                && c.json.get("status").and_then(Value::as_str) != Some("Failure")),
+        "{act:?}"
+    );
+    assert_eq!(act[1].json["status"], "Committed");
+    drop(gw);
+    h.broker.cleanup().await;
+}
