@@ -3,8 +3,15 @@
 //!
 //! It is transport-free: `connector process` feeds it JSON lines, the AMQP gateway feeds it deliveries. The
 //! `Disposition` tells the caller what to do with the original (ack, dead-letter, or stop consuming).
+//!
+//! Processing has two phases so that a ledger with group commit can sync many requests at once.
+//! [`Processor::begin`] (parse, outcome lookup, mapping, sequencing the ledger command, updating the contract index)
+//! must run in queue order, one request at a time, where order matters; [`Processor::finish`] (waiting for the
+//! transaction to be durable, building and recording the egress) may overlap with the next requests' `begin`.
+//! [`Processor::process`] runs both back to back.
 
 mod failure;
+mod in_flight;
 mod request_ids;
 mod retry;
 mod transaction_egress;
@@ -13,11 +20,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ledger_port::{
-    Command, ErrorClass, Ledger, LedgerError, Submission, Transaction, UpdateFilter,
+    Command, ErrorClass, Ledger, LedgerError, PendingCommit, Submission, Transaction, UpdateFilter,
 };
 use message_schema::egress::{EgressMessage, FailureDetails, LedgerInfo, UpdateMessageName};
 use message_schema::ingress::{
-    CreateContractActionRequest, CreateContractRequest, IngressRequest, ReadContractRequest,
+    CreateContractActionRequest, CreateContractRequest, IngressRequest, Parameter,
+    ReadContractRequest,
 };
 use message_schema::parse::parse_ingress;
 use message_schema::properties::flatten;
@@ -30,11 +38,12 @@ pub use retry::backoff;
 pub use transaction_egress::{ActionRequest, action_egress, create_egress};
 
 use crate::config::RetryConfig;
-use crate::contract_index::ContractIndex;
+use crate::contract_index::{ContractIndex, IndexedContract};
 use crate::encoded_egress::EncodedEgress;
 use crate::mapping::{MappingError, WorkflowMapping};
 use crate::metrics_names;
 use crate::outcome_store::OutcomeStore;
+use in_flight::{InFlight, InFlightGuard};
 
 /// What the caller must do with the original message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +71,103 @@ pub struct Processed {
     pub disposition: Disposition,
 }
 
+/// A request after [`Processor::begin`]: either its outcome is already known, or its ledger command is sequenced and
+/// [`Processor::finish`] completes it once the transaction is durable.
+#[derive(Debug)]
+pub struct Staged {
+    request_id: Option<String>,
+    message_name: &'static str,
+    step: Step,
+}
+
+enum Step {
+    /// Known in phase 1: a replay, a Failure (recorded already), a read, a malformed message, exhaustion, a halt.
+    Done(Vec<EncodedEgress>, Disposition),
+    /// Sequenced; the outcome is built and recorded once the transaction is durable. The guard keeps a second copy
+    /// of the request waiting until then.
+    Committing(Box<Commit>, InFlightGuard),
+}
+
+/// A sequenced command and how to build its egress once it is committed.
+struct Commit {
+    pending: PendingCommit,
+    egress: CommittedEgress,
+}
+
+impl Staged {
+    /// The request's id, when one could be read.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Done(egress, disposition) => f
+                .debug_struct("Done")
+                .field("egress", &egress.len())
+                .field("disposition", disposition)
+                .finish(),
+            Step::Committing(commit, _) => f
+                .debug_struct("Committing")
+                .field("pending", &commit.pending)
+                .finish(),
+        }
+    }
+}
+
+/// What a committed request's egress is built from, besides its transaction.
+enum CommittedEgress {
+    Create {
+        linear_id: Uuid,
+        linear_id_field: String,
+        party: String,
+    },
+    Action {
+        function_name: String,
+        parameters: Vec<Parameter>,
+        linear_id_field: String,
+        prior: IndexedContract,
+        party: String,
+    },
+}
+
+impl CommittedEgress {
+    fn build(&self, info: &LedgerInfo, request_id: &str, tx: &Transaction) -> Vec<EgressMessage> {
+        match self {
+            CommittedEgress::Create {
+                linear_id,
+                linear_id_field,
+                party,
+            } => create_egress(info, request_id, linear_id, linear_id_field, tx, party),
+            CommittedEgress::Action {
+                function_name,
+                parameters,
+                linear_id_field,
+                prior,
+                party,
+            } => {
+                let action = ActionRequest {
+                    request_id,
+                    function_name,
+                    parameters,
+                    acting_party: party,
+                };
+                action_egress(info, &action, linear_id_field, prior, tx)
+            }
+        }
+    }
+}
+
+/// What mapping and sequencing decided.
+enum Decision {
+    /// The outcome, without a ledger effect to wait for (a Failure or a read).
+    Egress(Vec<EgressMessage>),
+    /// A sequenced command.
+    Committing(Box<Commit>),
+}
+
 /// Who acts, and how to retry.
 #[derive(Debug, Clone)]
 pub struct ProcessorSettings {
@@ -83,6 +189,7 @@ pub struct Processor {
     /// A Failure outcome was recorded but not yet made durable. Failures depend on ledger state, so one must be
     /// durable before a later command can change that state; otherwise a crash could replay it as a success.
     failure_pending_flush: AtomicBool,
+    in_flight: InFlight,
 }
 
 enum Stop {
@@ -111,6 +218,7 @@ impl Processor {
             outcomes,
             settings,
             failure_pending_flush: AtomicBool::new(false),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -163,8 +271,16 @@ impl Processor {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Processes one raw ingress body.
+    /// Processes one raw ingress body: [`Processor::begin`] then [`Processor::finish`].
     pub async fn process(&self, body: &[u8]) -> Processed {
+        let staged = self.begin(body).await;
+        self.finish(staged).await
+    }
+
+    /// Phase 1, in queue order: parse, answer a repeated request from the outcome store, map, and sequence the
+    /// ledger command (retrying transient faults in place), updating the contract index with its transaction so the
+    /// next request is mapped on top of it. A Failure is recorded here, and made durable before the next command.
+    pub async fn begin(&self, body: &[u8]) -> Staged {
         let request = match parse_ingress(body) {
             Ok(request) => request,
             Err(error) => {
@@ -173,14 +289,16 @@ impl Processor {
                     .request_id
                     .clone()
                     .unwrap_or_else(|| body_digest(body));
-                return Processed {
+                return Staged {
                     request_id: error.request_id.clone(),
                     message_name: "Malformed",
-                    egress: vec![EncodedEgress::encode(&message, &origin, 0)],
-                    disposition: Disposition::Malformed {
-                        code: error.code.code(),
-                        reason: error.message.clone(),
-                    },
+                    step: Step::Done(
+                        vec![EncodedEgress::encode(&message, &origin, 0)],
+                        Disposition::Malformed {
+                            code: error.code.code(),
+                            reason: error.message.clone(),
+                        },
+                    ),
                 };
             }
         };
@@ -190,53 +308,99 @@ impl Processor {
             IngressRequest::Action(_) => "CreateContractActionRequest",
             IngressRequest::Read(_) => "ReadContractRequest",
         };
-        let processed = |egress, disposition| Processed {
-            request_id: Some(request_id.clone()),
-            message_name,
-            egress,
-            disposition,
-        };
-        match self.outcomes.get(&request_id) {
-            Ok(Some(egress)) => return processed(egress, Disposition::Replayed),
-            Ok(None) => {}
-            Err(e) => {
-                return processed(
-                    vec![],
-                    Disposition::Halted {
-                        reason: e.to_string(),
-                    },
-                );
-            }
-        }
-        let result = match &request {
-            IngressRequest::Create(r) => self.create(r).await,
-            IngressRequest::Action(r) => self.action(r).await,
-            IngressRequest::Read(r) => Ok(self.read(r)),
-        };
-        match result {
-            Ok(messages) => {
-                let failed = messages.iter().any(is_failure);
-                let egress = EncodedEgress::encode_all(&messages, &request_id);
-                match self.outcomes.put(&request_id, &egress) {
-                    Ok(()) => {
-                        if failed {
-                            self.failure_pending_flush.store(true, Ordering::Release);
-                        }
-                        processed(egress, Disposition::Completed)
+        let in_flight = self.in_flight.enter(&request_id).await;
+        let step = match self.outcomes.get(&request_id) {
+            Ok(Some(egress)) => Step::Done(egress, Disposition::Replayed),
+            Ok(None) => {
+                let decision = match &request {
+                    IngressRequest::Create(r) => self.create(r).await,
+                    IngressRequest::Action(r) => self.action(r).await,
+                    IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r))),
+                };
+                match decision {
+                    Ok(Decision::Egress(messages)) => {
+                        let (egress, disposition) = self.record(&request_id, &messages);
+                        Step::Done(egress, disposition)
                     }
-                    Err(e) => processed(
+                    Ok(Decision::Committing(commit)) => Step::Committing(commit, in_flight),
+                    Err(Stop::Exhausted(reason, messages)) => Step::Done(
+                        EncodedEgress::encode_all(&messages, &request_id),
+                        Disposition::Exhausted { reason },
+                    ),
+                    Err(Stop::Halted(reason)) => Step::Done(vec![], Disposition::Halted { reason }),
+                }
+            }
+            Err(e) => Step::Done(
+                vec![],
+                Disposition::Halted {
+                    reason: e.to_string(),
+                },
+            ),
+        };
+        Staged {
+            request_id: Some(request_id),
+            message_name,
+            step,
+        }
+    }
+
+    /// Phase 2, may overlap with later requests' phase 1: waits until the request's transaction is durable, then
+    /// builds and records its egress. A transaction the ledger could not make durable halts processing: nothing is
+    /// recorded or published, and the delivery is redelivered later.
+    pub async fn finish(&self, staged: Staged) -> Processed {
+        let Staged {
+            request_id,
+            message_name,
+            step,
+        } = staged;
+        let (egress, disposition) = match step {
+            Step::Done(egress, disposition) => (egress, disposition),
+            Step::Committing(commit, _in_flight) => {
+                let Commit { pending, egress } = *commit;
+                let id = request_id.as_deref().unwrap_or_default();
+                match pending.committed().await {
+                    Ok(tx) => self.record(id, &egress.build(&self.settings.info, id, &tx)),
+                    Err(e) => (
                         vec![],
                         Disposition::Halted {
-                            reason: e.to_string(),
+                            reason: format!(
+                                "the ledger did not make the transaction durable: {}",
+                                e.message
+                            ),
                         },
                     ),
                 }
             }
-            Err(Stop::Exhausted(reason, messages)) => processed(
-                EncodedEgress::encode_all(&messages, &request_id),
-                Disposition::Exhausted { reason },
+        };
+        Processed {
+            request_id,
+            message_name,
+            egress,
+            disposition,
+        }
+    }
+
+    /// Records an outcome (a Failure is flagged to be made durable before the next ledger command).
+    fn record(
+        &self,
+        request_id: &str,
+        messages: &[EgressMessage],
+    ) -> (Vec<EncodedEgress>, Disposition) {
+        let failed = messages.iter().any(is_failure);
+        let egress = EncodedEgress::encode_all(messages, request_id);
+        match self.outcomes.put(request_id, &egress) {
+            Ok(()) => {
+                if failed {
+                    self.failure_pending_flush.store(true, Ordering::Release);
+                }
+                (egress, Disposition::Completed)
+            }
+            Err(e) => (
+                vec![],
+                Disposition::Halted {
+                    reason: e.to_string(),
+                },
             ),
-            Err(Stop::Halted(reason)) => processed(vec![], Disposition::Halted { reason }),
         }
     }
 
@@ -274,15 +438,15 @@ impl Processor {
         EgressMessage::request_failure(&self.settings.info, request_id, name, linear_id, details)
     }
 
-    async fn create(&self, request: &CreateContractRequest) -> Result<Vec<EgressMessage>, Stop> {
+    async fn create(&self, request: &CreateContractRequest) -> Result<Decision, Stop> {
         let name = UpdateMessageName::CreateContractUpdate;
         let fail = |e: MappingError| {
-            Ok(vec![self.request_failure(
+            Ok(Decision::Egress(vec![self.request_failure(
                 &request.request_id,
                 name,
                 None,
                 &mapping_failure(&e),
-            )])
+            )]))
         };
         let Some(workflow) = self.mapping.workflow(&request.workflow_name) else {
             return fail(MappingError::not_found(
@@ -320,42 +484,42 @@ impl Processor {
             &linear_id,
             message_schema::egress::UpdateStatus::Submitted,
         );
-        match self.submit(submission).await {
-            Ok(tx) => {
-                self.index_write().apply(&tx, &self.mapping);
-                Ok(create_egress(
-                    &self.settings.info,
-                    &request.request_id,
-                    &linear_id,
-                    workflow,
-                    &tx,
-                    &party,
-                ))
+        match self.sequence(submission).await {
+            Ok(pending) => {
+                self.index_write()
+                    .apply(pending.transaction(), &self.mapping);
+                Ok(Decision::Committing(Box::new(Commit {
+                    pending,
+                    egress: CommittedEgress::Create {
+                        linear_id,
+                        linear_id_field: workflow.linear_id_field.clone(),
+                        party,
+                    },
+                })))
             }
-            Err(failure) => self.submit_failed(
-                failure,
-                &request.request_id,
-                name,
-                &linear_id,
-                submitted,
-                false,
-            ),
+            Err(failure) => self
+                .submit_failed(
+                    failure,
+                    &request.request_id,
+                    name,
+                    &linear_id,
+                    submitted,
+                    false,
+                )
+                .map(Decision::Egress),
         }
     }
 
-    async fn action(
-        &self,
-        request: &CreateContractActionRequest,
-    ) -> Result<Vec<EgressMessage>, Stop> {
+    async fn action(&self, request: &CreateContractActionRequest) -> Result<Decision, Stop> {
         let name = UpdateMessageName::CreateContractActionUpdate;
         let linear_id = request.contract_ledger_identifier;
         let fail = |e: MappingError| {
-            Ok(vec![self.request_failure(
+            Ok(Decision::Egress(vec![self.request_failure(
                 &request.request_id,
                 name,
                 Some(&linear_id),
                 &mapping_failure(&e),
-            )])
+            )]))
         };
         let Some(prior) = self.index_read().get(&linear_id).cloned() else {
             return fail(no_active_contract(&linear_id));
@@ -405,31 +569,31 @@ impl Processor {
             &linear_id,
             message_schema::egress::UpdateStatus::Submitted,
         );
-        match self.submit(submission).await {
-            Ok(tx) => {
-                self.index_write().apply(&tx, &self.mapping);
-                let action = ActionRequest {
-                    request_id: &request.request_id,
-                    function_name: &request.workflow_function_name,
-                    parameters: &request.parameters,
-                    acting_party: &party,
-                };
-                Ok(action_egress(
-                    &self.settings.info,
-                    &action,
-                    workflow,
-                    &prior,
-                    &tx,
-                ))
+        match self.sequence(submission).await {
+            Ok(pending) => {
+                self.index_write()
+                    .apply(pending.transaction(), &self.mapping);
+                Ok(Decision::Committing(Box::new(Commit {
+                    pending,
+                    egress: CommittedEgress::Action {
+                        function_name: request.workflow_function_name.clone(),
+                        parameters: request.parameters.clone(),
+                        linear_id_field: workflow.linear_id_field.clone(),
+                        prior,
+                        party,
+                    },
+                })))
             }
-            Err(failure) => self.submit_failed(
-                failure,
-                &request.request_id,
-                name,
-                &linear_id,
-                submitted,
-                true,
-            ),
+            Err(failure) => self
+                .submit_failed(
+                    failure,
+                    &request.request_id,
+                    name,
+                    &linear_id,
+                    submitted,
+                    true,
+                )
+                .map(Decision::Egress),
         }
     }
 
@@ -485,10 +649,13 @@ impl Processor {
         }
     }
 
-    async fn submit(&self, submission: Submission) -> Result<Transaction, SubmitFailure> {
+    /// Sequences a command, retrying transient faults in place; first makes a recorded Failure durable.
+    async fn sequence(&self, submission: Submission) -> Result<PendingCommit, SubmitFailure> {
         if self.failure_pending_flush.swap(false, Ordering::AcqRel)
             && let Err(e) = self.outcomes.flush()
         {
+            // Still not durable: the next command must try again rather than run ahead of it.
+            self.failure_pending_flush.store(true, Ordering::Release);
             return Err(SubmitFailure::Halted(LedgerError::configuration(
                 ledger_port::RejectionReason::Internal,
                 e.to_string(),
@@ -497,8 +664,8 @@ impl Processor {
         let max_attempts = self.settings.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match self.ledger.submit(submission.clone()).await {
-                Ok(tx) => return Ok(tx),
+            match self.ledger.sequence(submission.clone()).await {
+                Ok(pending) => return Ok(pending),
                 Err(error) => match error.class {
                     ErrorClass::Permanent => return Err(SubmitFailure::Rejected(error)),
                     ErrorClass::Configuration => return Err(SubmitFailure::Halted(error)),

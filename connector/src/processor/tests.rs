@@ -48,17 +48,24 @@ struct Fixture {
     ledger: Arc<EmbeddedLedger>,
 }
 
-fn fixture_with(outcomes: Arc<dyn OutcomeStore>) -> Fixture {
-    let config = Config::from_yaml_with_env(CONFIG, std::iter::empty()).unwrap();
+fn config() -> Config {
+    Config::from_yaml_with_env(CONFIG, std::iter::empty()).unwrap()
+}
+
+/// The mapping and the embedded ledger's template catalog of [`CONFIG`].
+fn compiled() -> (Arc<WorkflowMapping>, embedded_ledger::TemplateCatalog) {
+    let config = config();
     let mapping = Arc::new(WorkflowMapping::compile(&config.workflows).unwrap());
     let catalog = template_catalog(&config.workflows, &mapping).unwrap();
-    let ledger = Arc::new(EmbeddedLedger::in_memory(
-        catalog,
-        Clock::Fixed(1_764_000_000_000_000),
-    ));
-    let settings = ProcessorSettings {
+    (mapping, catalog)
+}
+
+const CLOCK: Clock = Clock::Fixed(1_764_000_000_000_000);
+
+fn settings() -> ProcessorSettings {
+    ProcessorSettings {
         party: "Operator".into(),
-        allowed_request_parties: config.allowed_request_parties().map(<[String]>::to_vec),
+        allowed_request_parties: config().allowed_request_parties().map(<[String]>::to_vec),
         retry: RetryConfig {
             max_attempts: 3,
             initial_backoff_ms: 1,
@@ -69,9 +76,21 @@ fn fixture_with(outcomes: Arc<dyn OutcomeStore>) -> Fixture {
             platform_version: 1,
             connection_id: 1,
         },
-    };
-    let processor = Processor::new(ledger.clone(), mapping, outcomes, settings);
+    }
+}
+
+fn fixture_over(ledger: Arc<EmbeddedLedger>, outcomes: Arc<dyn OutcomeStore>) -> Fixture {
+    let (mapping, _) = compiled();
+    let processor = Processor::new(ledger.clone(), mapping, outcomes, settings());
     Fixture { processor, ledger }
+}
+
+fn fixture_with(outcomes: Arc<dyn OutcomeStore>) -> Fixture {
+    let (_, catalog) = compiled();
+    fixture_over(
+        Arc::new(EmbeddedLedger::in_memory(catalog, CLOCK)),
+        outcomes,
+    )
 }
 
 fn fixture() -> Fixture {
@@ -646,3 +665,5 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
         "not recorded: once the credentials are fixed the redelivered request is processed"
     );
 }
+
+mod pipelining;

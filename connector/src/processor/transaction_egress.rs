@@ -10,14 +10,13 @@ use message_schema::properties::flatten;
 use uuid::Uuid;
 
 use crate::contract_index::{IndexedContract, linear_id_of_payload};
-use crate::mapping::Workflow;
 
 /// Egress for a committed create.
 pub fn create_egress(
     info: &LedgerInfo,
     request_id: &str,
     linear_id: &Uuid,
-    workflow: &Workflow,
+    linear_id_field: &str,
     tx: &Transaction,
     acting_party: &str,
 ) -> Vec<EgressMessage> {
@@ -28,8 +27,7 @@ pub fn create_egress(
     ];
     if let Some(created) = tx.events.iter().find_map(|e| match e {
         Event::Created(c)
-            if linear_id_of_payload(&c.arguments, &workflow.linear_id_field)
-                == Some(*linear_id) =>
+            if linear_id_of_payload(&c.arguments, linear_id_field) == Some(*linear_id) =>
         {
             Some(c)
         }
@@ -39,7 +37,7 @@ pub fn create_egress(
             info,
             Some(request_id),
             linear_id,
-            flatten(&created.arguments, &workflow.linear_id_field),
+            flatten(&created.arguments, linear_id_field),
             &tx.update_id,
             acting_party,
             true,
@@ -60,7 +58,7 @@ pub struct ActionRequest<'a> {
 pub fn action_egress(
     info: &LedgerInfo,
     request: &ActionRequest<'_>,
-    workflow: &Workflow,
+    linear_id_field: &str,
     prior: &IndexedContract,
     tx: &Transaction,
 ) -> Vec<EgressMessage> {
@@ -107,8 +105,7 @@ pub fn action_egress(
     ));
     let successor = tx.events.iter().find_map(|e| match e {
         Event::Created(c)
-            if linear_id_of_payload(&c.arguments, &workflow.linear_id_field)
-                == Some(*linear_id) =>
+            if linear_id_of_payload(&c.arguments, linear_id_field) == Some(*linear_id) =>
         {
             Some(c)
         }
@@ -120,7 +117,7 @@ pub fn action_egress(
         info,
         Some(request.request_id),
         linear_id,
-        flatten(payload, &workflow.linear_id_field),
+        flatten(payload, linear_id_field),
         &tx.update_id,
         request.acting_party,
         false,
