@@ -4,6 +4,12 @@
 //! Deliveries are acked only after every egress message of theirs is confirmed and their outcome is durable, and
 //! always in delivery order, so a crash at any point leaves unacked exactly what may not have been fully published;
 //! the broker redelivers those and the outcome store answers them without a second ledger effect.
+//!
+//! In strict ordering, phase 1 of each delivery ([`Processor::begin`]: mapping and sequencing its ledger command)
+//! runs here, one delivery at a time in queue order; phase 2 ([`Processor::finish`]: waiting for the transaction to
+//! be durable, recording the outcome) and publishing run in a task per delivery, so the ledger can cover many
+//! deliveries with one journal sync. Each task publishes only after the previous delivery's task has published, so
+//! egress still leaves in queue order.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,6 +22,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use super::health::Health;
 use super::ordering::KeyedSequencer;
@@ -126,8 +133,12 @@ pub async fn run_session(
     end
 }
 
-/// Starts the work for one delivery. Strict ordering runs it to completion before the next delivery is read;
-/// per-contract ordering chains it behind earlier work on the same linear id and lets the rest run concurrently.
+/// In strict ordering every delivery takes its turn on this one key, so each waits for the previous one to publish.
+const STRICT_ORDER: Option<Uuid> = Some(Uuid::nil());
+
+/// Starts the work for one delivery. Strict ordering runs its phase 1 before the next delivery is read and chains
+/// its publishing behind the previous delivery's; per-contract ordering chains the whole of it behind earlier work
+/// on the same linear id and lets the rest run concurrently (their waits for durability then share syncs too).
 async fn dispatch(
     ctx: &SessionContext,
     publisher: &Publisher,
@@ -138,8 +149,25 @@ async fn dispatch(
     let publisher = publisher.clone();
     match ctx.ordering {
         Ordering::Strict => {
-            let work = handle_delivery(&ctx, &publisher, delivery).await;
-            tokio::spawn(async move { work })
+            let started = Instant::now();
+            let span = delivery_span(&delivery);
+            let staged = ctx
+                .processor
+                .begin(&delivery.body)
+                .instrument(span.clone())
+                .await;
+            if let Some(id) = staged.request_id() {
+                span.record("request_id", id);
+            }
+            let turn = sequencer.enter(STRICT_ORDER).await;
+            tokio::spawn(
+                async move {
+                    let processed = ctx.processor.finish(staged).await;
+                    let _turn = turn.wait().await;
+                    publish_outcome(&ctx, &publisher, &delivery, processed, started).await
+                }
+                .instrument(span),
+            )
         }
         Ordering::PerContract => {
             let key = super::ordering::ordering_key(&delivery.body);
@@ -152,17 +180,21 @@ async fn dispatch(
     }
 }
 
+fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
+    tracing::info_span!(
+        "message",
+        request_id = tracing::field::Empty,
+        delivery_tag = delivery.delivery_tag
+    )
+}
+
 async fn handle_delivery(
     ctx: &SessionContext,
     publisher: &Publisher,
     delivery: IngressDelivery,
 ) -> Work {
     let started = Instant::now();
-    let span = tracing::info_span!(
-        "message",
-        request_id = tracing::field::Empty,
-        delivery_tag = delivery.delivery_tag
-    );
+    let span = delivery_span(&delivery);
     async move {
         let processed = ctx.processor.process(&delivery.body).await;
         if let Some(id) = &processed.request_id {
