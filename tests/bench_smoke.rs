@@ -1,7 +1,9 @@
 //! CI keeps the gateway benchmark (`bench/`, `gateway-bench`) working: a small run of the mixed workload against
 //! the local RabbitMQ and this build's `connector` binary must complete, every request must get exactly its egress
-//! on both sides, and the JSON line must parse with positive figures. The figures themselves are not asserted: CI
-//! machines differ and debug builds are slow.
+//! on both sides, and the JSON line must parse with positive figures; and a small ordering comparison on a Daml
+//! ledger (`connector sandbox` with 5 ms added per submission) must complete with each contract's order kept under
+//! both orderings. The figures themselves (rates, the per-contract/strict ratio) are not asserted: CI machines differ
+//! and debug builds are slow.
 
 use clap::Parser;
 use gateway_bench::Options;
@@ -85,10 +87,73 @@ async fn the_benchmark_drains_the_mixed_workload_and_reports_every_figure() {
             "gateway {figure}: {line}"
         );
     }
+    assert_eq!(
+        mixed["gateway"]["contracts_in_order"], 100,
+        "each of the 100 contracts' egress followed its requests' order: {line}"
+    );
     assert!(mixed["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
     assert!(
         report.table().contains("mixed    gateway"),
         "{}",
         report.table()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ordering_comparison_runs_on_a_sandbox_and_keeps_each_contracts_order() {
+    let options = Options::parse_from([
+        "gateway-bench",
+        "--ledger",
+        "sandbox",
+        "--latency-ms",
+        "5",
+        "--compare-ordering",
+        "--n",
+        "300",
+        "--json-only",
+        "--timeout-secs",
+        "120",
+        "--connector",
+        env!("CARGO_BIN_EXE_connector"),
+    ]);
+    let report = gateway_bench::run(&options)
+        .await
+        .expect("the comparison completes, each contract's order kept");
+    let line = report.json_line();
+    let json: Value = serde_json::from_str(&line).expect("the report is one JSON line");
+    assert_eq!(json["ledger"], "daml (connector sandbox, embedded+journal)");
+    assert_eq!(json["sandbox_latency_ms"], 5);
+    assert_eq!(json["ordering"], "strict vs per-contract");
+    assert!(
+        json["mixes"].as_array().is_some_and(Vec::is_empty),
+        "{line}"
+    );
+    let comparison = &json["comparison"];
+    assert_eq!(comparison["mix"], "actions");
+    assert_eq!(comparison["requests"], 300);
+    assert_eq!(comparison["contracts"], 64);
+    for (key, ordering) in [("strict", "strict"), ("per_contract", "per-contract")] {
+        let run = &comparison[key];
+        assert_eq!(run["ordering"], ordering, "{line}");
+        // 64 creates × 3 + 236 actions × 4.
+        assert_eq!(run["expected_egress"], 1136, "{ordering}: {line}");
+        assert_eq!(
+            run["egress"], 1136,
+            "{ordering}: every request got its egress: {line}"
+        );
+        assert_eq!(run["contracts_in_order"], 64, "{ordering}: {line}");
+        assert_eq!(run["requests_in_order"], 300, "{ordering}: {line}");
+        for figure in ["msgs_per_s", "egress_per_s", "drain_seconds"] {
+            assert!(
+                run[figure].as_f64().is_some_and(|v| v > 0.0),
+                "{ordering} {figure}: {line}"
+            );
+        }
+    }
+    assert!(
+        comparison["ratio"].as_f64().is_some_and(|v| v > 0.0),
+        "{line}"
+    );
+    let table = report.table();
+    assert!(table.contains("per-contract / strict:"), "{table}");
 }

@@ -2,7 +2,8 @@
 //! each latency request from its publish to the arrival of its last (terminal) egress message.
 //!
 //! The consumer runs on a connection of its own with automatic acks, so counting costs the broker as little as a
-//! consumer can. Arrival times are taken in the consumer task, so how often a waiter polls does not blur them.
+//! consumer can. Arrival times are taken in the consumer task, so how often a waiter polls does not blur them. The
+//! correlation ids are kept in arrival order, so the order each contract's requests were answered in can be checked.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +30,8 @@ pub struct Capture {
 #[derive(Default)]
 struct State {
     count: u64,
+    /// Correlation ids (request ids) of the egress since the last reset, in arrival order.
+    arrivals: Vec<String>,
     first: Option<Instant>,
     last: Option<Instant>,
     /// Latency requests still waiting for egress: request id → (published at, egress still to come).
@@ -91,6 +94,7 @@ impl Capture {
                         s.last = Some(now);
                         if let Some(id) = delivery.properties.correlation_id() {
                             s.arrived(id.as_str(), now);
+                            s.arrivals.push(id.as_str().to_owned());
                         }
                     }
                     Err(e) => {
@@ -115,10 +119,11 @@ impl Capture {
             .insert(request_id.to_owned(), (published_at, egress));
     }
 
-    /// Forgets the counts and arrival times seen so far (latencies are kept).
+    /// Forgets the counts, arrival times and correlation ids seen so far (latencies are kept).
     pub fn reset_window(&self) {
         let mut s = lock(&self.state);
         s.count = 0;
+        s.arrivals = Vec::new();
         s.first = None;
         s.last = None;
     }
@@ -126,6 +131,11 @@ impl Capture {
     /// Egress since the last reset.
     pub fn count(&self) -> u64 {
         lock(&self.state).count
+    }
+
+    /// The correlation ids of the egress since the last reset, in arrival order (egress without one is left out).
+    pub fn arrivals(&self) -> Vec<String> {
+        lock(&self.state).arrivals.clone()
     }
 
     /// Waits until `target` egress messages arrived since the last reset; on timeout, or as soon as `gone()` says

@@ -1,4 +1,5 @@
-//! What can stop a benchmark run: the broker, the gateway process, or a phase that did not finish in time.
+//! What can stop a benchmark run: the flags, the broker, the gateway or sandbox process, a phase that did not finish
+//! in time, or egress that broke a contract's order.
 
 use std::path::PathBuf;
 
@@ -27,6 +28,30 @@ pub enum BenchError {
     /// The gateway process ended before the benchmark was done with it.
     #[error("the gateway exited during {phase}; last log lines:\n{log_tail}")]
     GatewayExited { phase: String, log_tail: String },
+
+    /// A combination of flags that cannot be run.
+    #[error("{flag}: {message}")]
+    Options { flag: &'static str, message: String },
+
+    /// `connector sandbox` did not start or did not say where it listens.
+    #[error("cannot start the sandbox {path}: {message}")]
+    SandboxStart { path: PathBuf, message: String },
+
+    /// The sandbox process ended before the benchmark was done with it.
+    #[error("the sandbox exited during {phase}; last log lines:\n{log_tail}")]
+    SandboxExited { phase: String, log_tail: String },
+
+    /// The egress of one contract's requests did not arrive in their queue order (or not one request after another).
+    #[error(
+        "{ordering} ordering broke contract {linear_id}'s order: requests were published as [{published}] but their \
+         egress arrived as [{arrived}]"
+    )]
+    ContractOrder {
+        ordering: &'static str,
+        linear_id: String,
+        published: String,
+        arrived: String,
+    },
 
     /// The mapping file could not be used.
     #[error("mapping {path}: {message}")]

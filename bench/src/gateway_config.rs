@@ -1,8 +1,8 @@
 //! The one place the benchmark writes the gateway's config file: the side's broker names and the shared knobs,
 //! the ledger under test, and the `workflows:` block of the example mapping.
 //!
-//! The ledger is an enum so that another ledger (a Daml ledger served by `connector sandbox`) is one more variant
-//! and one more `ledger:` rendering, with everything else unchanged.
+//! The ledger is an enum: the embedded ledger, or a Daml ledger reached over the Ledger API (`connector sandbox`,
+//! itself started with this same config rendered with the embedded ledger); everything else is the same for both.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,8 @@ use crate::options::OrderingChoice;
 pub enum LedgerUnderTest {
     /// The embedded ledger with its journal (fsynced before a transaction is reported committed).
     EmbeddedJournal { journal: PathBuf },
+    /// A Daml participant's Ledger API v2 at `url` (`connector sandbox`, its embedded ledger journaled).
+    Daml { url: String },
 }
 
 impl LedgerUnderTest {
@@ -22,6 +24,7 @@ impl LedgerUnderTest {
     pub fn label(&self) -> &'static str {
         match self {
             Self::EmbeddedJournal { .. } => "embedded+journal",
+            Self::Daml { .. } => "daml (connector sandbox, embedded+journal)",
         }
     }
 
@@ -32,6 +35,12 @@ impl LedgerUnderTest {
                 format!(
                     "ledger:\n  embedded: {{ journal: {} }}\n",
                     quoted(&journal.display().to_string())
+                )
+            }
+            Self::Daml { url } => {
+                format!(
+                    "ledger:\n  daml: {{ url: {}, user_id: bench }}\n",
+                    quoted(url)
                 )
             }
         }
@@ -146,6 +155,46 @@ mod tests {
         };
         assert_eq!(embedded.journal, Some(state_dir.join("ledger.log")));
         assert!(parsed.workflows.contains_key("RefrigeratedTransportation"));
+    }
+
+    #[test]
+    fn on_a_daml_ledger_only_the_ledger_block_differs() {
+        let amqp = AmqpSettings::default();
+        let state_dir = Path::new("/tmp/bench");
+        let embedded = GatewayConfig {
+            amqp: &amqp,
+            ledger: LedgerUnderTest::EmbeddedJournal {
+                journal: state_dir.join("ledger.log"),
+            },
+            ordering: OrderingChoice::Strict,
+            state_dir,
+            http_port: 18081,
+            workflows: workflows_block(EXAMPLE).expect("the example has workflows"),
+        };
+        let daml = GatewayConfig {
+            ledger: LedgerUnderTest::Daml {
+                url: "http://127.0.0.1:4001".into(),
+            },
+            ..embedded.clone()
+        };
+        assert_eq!(
+            daml.ledger.label(),
+            "daml (connector sandbox, embedded+journal)"
+        );
+        let parsed = Config::from_yaml_with_env(&daml.render(), std::iter::empty())
+            .expect("a valid gateway config");
+        let Ok(LedgerChoice::Daml(settings)) = parsed.ledger_choice() else {
+            panic!("expected a Daml ledger");
+        };
+        assert_eq!(settings.url, "http://127.0.0.1:4001");
+        assert_eq!(settings.user_id, "bench");
+        let other_lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with("  embedded:") && !l.starts_with("  daml:"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(other_lines(&daml.render()), other_lines(&embedded.render()));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! The real gateway (`connector run`) as a child process: started with the benchmark's config, watched through
-//! its HTTP `/readyz`, stopped with SIGTERM (killed if it does not drain in time, and always killed on drop).
+//! its HTTP `/readyz`, stopped with SIGTERM (killed if it does not drain in time, always killed on drop, and killed
+//! by the kernel if the benchmark itself dies).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::child_command::{connector_command, terminate};
 use crate::error::BenchError;
 
 /// How long a SIGTERM'd gateway may take to drain before it is killed.
@@ -21,7 +23,7 @@ pub struct GatewayProcess {
 
 impl GatewayProcess {
     /// Starts `connector run --config <config>`, its log (stderr) going to `log`. `CONNECTOR_*` variables of the
-    /// benchmark's own environment are not passed on: they would override the generated config.
+    /// benchmark's own environment are not passed on, and the gateway dies with the benchmark (`child_command`).
     pub fn start(
         binary: &Path,
         config: &Path,
@@ -37,18 +39,13 @@ impl GatewayProcess {
         }
         let log_file = std::fs::File::create(log)
             .map_err(|e| start_error(format!("log {}: {e}", log.display())))?;
-        let mut command = Command::new(binary);
+        let mut command = connector_command(binary);
         command
             .args(["run", "--config"])
             .arg(config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CONNECTOR_") {
-                command.env_remove(key);
-            }
-        }
         let child = command.spawn().map_err(|e| start_error(e.to_string()))?;
         Ok(Self {
             child: Some(child),
@@ -103,12 +100,7 @@ impl GatewayProcess {
         let Some(mut child) = self.child.take() else {
             return false;
         };
-        let signalled = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+        let signalled = terminate(&child);
         let deadline = Instant::now() + STOP_GRACE;
         while signalled && Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {

@@ -2,19 +2,26 @@
 //!
 //! For each workload it preloads the same persistent requests for a bare lapin relay (parse, publish the gateway's
 //! egress with confirms, ack) and for the gateway, measures how fast each drains them, then the end-to-end latency
-//! of each at a fixed offered load of half the relay's rate, and the gateway's peak memory and CPU per request.
+//! of each at a fixed offered load of half the relay's rate, and the gateway's peak memory and CPU per request. The
+//! gateway runs on its embedded ledger or on a Daml ledger (`connector sandbox`, optionally with added latency), and
+//! `--compare-ordering` measures per-contract against strict ordering instead.
 
 pub mod broker;
 pub mod capture;
+pub mod child_command;
+pub mod comparison;
+pub mod contract_order;
 pub mod error;
 pub mod gateway_config;
 pub mod gateway_process;
+pub mod gateway_under_test;
 pub mod latency;
 pub mod options;
 pub mod proc_stats;
 pub mod relay;
 pub mod report;
 pub mod run;
+pub mod sandbox_process;
 pub mod topology;
 pub mod workload;
 

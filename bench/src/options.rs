@@ -1,9 +1,12 @@
-//! The benchmark's command line: how many requests, which workload, and the broker and gateway settings both sides
-//! share (prefetch, queue type), so the relay and the gateway are measured under the same conditions.
+//! The benchmark's command line: how many requests, which workload, the ledger the gateway runs on, and the broker
+//! and gateway settings both sides share (prefetch, queue type), so the relay and the gateway are measured under the
+//! same conditions.
 
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+
+use crate::error::BenchError;
 
 /// Measures the gateway (`connector run`) against a bare RabbitMQ relay on the same preloaded requests.
 #[derive(Debug, Clone, Parser)]
@@ -28,6 +31,21 @@ pub struct Options {
     /// The gateway's request ordering.
     #[arg(long, value_enum, default_value_t = OrderingChoice::Strict)]
     pub ordering: OrderingChoice,
+
+    /// The ledger the gateway runs on: its own embedded ledger, or a Daml ledger (`connector sandbox`, started per
+    /// gateway run with the same generated config and reached over the Ledger API).
+    #[arg(long, value_enum, default_value_t = LedgerChoice::Embedded)]
+    pub ledger: LedgerChoice,
+
+    /// With `--ledger sandbox`: milliseconds the sandbox adds to every command submission (a remote participant).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Instead of the relay comparison: the `actions` workload (64 contracts) through the gateway under `strict`,
+    /// then under `per-contract` ordering, each on fresh queues (and a fresh sandbox); reports both rates and their
+    /// ratio, and fails if the per-contract run broke any contract's order.
+    #[arg(long, conflicts_with_all = ["mix", "ordering"])]
+    pub compare_ordering: bool,
 
     /// Requests sent at the fixed offered load for the latency figures (default: n/4, at least 100, at most 5000).
     #[arg(long)]
@@ -61,6 +79,15 @@ pub enum MixChoice {
     Creates,
     Actions,
     Mixed,
+}
+
+/// `--ledger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LedgerChoice {
+    /// The gateway's embedded ledger with its journal.
+    Embedded,
+    /// `connector sandbox` (the embedded ledger with its journal, served over the Daml Ledger API v2).
+    Sandbox,
 }
 
 /// `--queue-type`.
@@ -105,7 +132,31 @@ impl OrderingChoice {
     }
 }
 
+impl LedgerChoice {
+    /// As the command line spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Sandbox => "sandbox",
+        }
+    }
+}
+
 impl Options {
+    /// Refuses combinations the parser cannot: a latency only the sandbox can add.
+    pub fn validate(&self) -> Result<(), BenchError> {
+        if self.latency_ms > 0 && self.ledger != LedgerChoice::Sandbox {
+            return Err(BenchError::Options {
+                flag: "--latency-ms",
+                message: format!(
+                    "{} ms needs `--ledger sandbox` (the embedded ledger runs inside the gateway, nothing to delay)",
+                    self.latency_ms
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Requests sent at the fixed offered load.
     pub fn latency_requests(&self) -> u64 {
         self.latency_n
@@ -144,6 +195,10 @@ mod tests {
         assert_eq!(o.queue_type, QueueTypeChoice::Classic);
         assert_eq!(o.ordering, OrderingChoice::Strict);
         assert_eq!(o.latency_requests(), 5_000);
+        assert_eq!(o.ledger, LedgerChoice::Embedded);
+        assert_eq!(o.latency_ms, 0);
+        assert!(!o.compare_ordering);
+        assert!(o.validate().is_ok());
         assert!(!o.json_only);
         assert!(
             o.mapping
@@ -188,7 +243,51 @@ mod tests {
     }
 
     #[test]
+    fn the_ordering_comparison_on_a_sandbox_parses() {
+        let o = Options::parse_from([
+            "gateway-bench",
+            "--ledger",
+            "sandbox",
+            "--latency-ms",
+            "5",
+            "--compare-ordering",
+            "--n",
+            "300",
+        ]);
+        assert_eq!(o.ledger, LedgerChoice::Sandbox);
+        assert_eq!(o.ledger.as_str(), "sandbox");
+        assert_eq!(o.latency_ms, 5);
+        assert!(o.compare_ordering);
+        assert!(o.validate().is_ok());
+    }
+
+    #[test]
     fn nonsense_is_refused() {
+        let latency_without_sandbox = Options::parse_from(["gateway-bench", "--latency-ms", "5"]);
+        let error = latency_without_sandbox
+            .validate()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.starts_with("--latency-ms: 5 ms needs `--ledger sandbox`"),
+            "{error}"
+        );
+        assert!(
+            Options::try_parse_from(["gateway-bench", "--compare-ordering", "--mix", "mixed"])
+                .is_err(),
+            "the comparison runs the actions workload only"
+        );
+        assert!(
+            Options::try_parse_from([
+                "gateway-bench",
+                "--compare-ordering",
+                "--ordering",
+                "strict"
+            ])
+            .is_err(),
+            "the comparison runs both orderings"
+        );
+        assert!(Options::try_parse_from(["gateway-bench", "--ledger", "canton"]).is_err());
         assert!(Options::try_parse_from(["gateway-bench", "--n", "0"]).is_err());
         assert!(Options::try_parse_from(["gateway-bench", "--prefetch", "0"]).is_err());
         assert!(Options::try_parse_from(["gateway-bench", "--mix", "reads"]).is_err());

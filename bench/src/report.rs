@@ -24,6 +24,9 @@ pub struct SideResult {
     /// The gateway process only: CPU seconds (user + system) per 1,000 preloaded requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_s_per_1000: Option<f64>,
+    /// The gateway process only: contracts whose egress was checked to follow their requests' queue order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contracts_in_order: Option<u64>,
 }
 
 /// Both sides of one workload.
@@ -37,6 +40,38 @@ pub struct MixResult {
     pub ratio: f64,
 }
 
+/// The gateway draining one preload under one ordering (`--compare-ordering`).
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderingRun {
+    pub ordering: &'static str,
+    /// Requests drained per second (from the first to the last egress message of the preload).
+    pub msgs_per_s: f64,
+    pub egress_per_s: f64,
+    pub drain_seconds: f64,
+    /// Egress messages counted on the capture queue, and how many were due.
+    pub egress: u64,
+    pub expected_egress: u64,
+    /// Contracts, and their requests, whose egress arrived in the requests' queue order (the run fails otherwise).
+    pub contracts_in_order: u64,
+    pub requests_in_order: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_s_per_1000: Option<f64>,
+}
+
+/// `--compare-ordering`: the same workload under strict and under per-contract ordering.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderingComparison {
+    pub mix: &'static str,
+    pub requests: u64,
+    pub contracts: u64,
+    pub strict: OrderingRun,
+    pub per_contract: OrderingRun,
+    /// Per-contract requests/s over strict requests/s.
+    pub ratio: f64,
+}
+
 /// A whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -47,12 +82,17 @@ pub struct Report {
     pub queue_type: &'static str,
     pub ordering: &'static str,
     pub ledger: &'static str,
+    /// With `--ledger sandbox`: what the sandbox added to every submission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_latency_ms: Option<u64>,
     pub connector: String,
     pub cores: usize,
     /// 1-minute load average before and after the run: figures taken on a busy machine are preliminary.
     pub load_average_before: f64,
     pub load_average_after: f64,
     pub mixes: Vec<MixResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<OrderingComparison>,
 }
 
 /// Rounds to `places` decimals, for readable JSON.
@@ -69,14 +109,20 @@ impl Report {
 
     /// The human table.
     pub fn table(&self) -> String {
+        let ledger = match self.sandbox_latency_ms {
+            Some(ms) => format!("{} ledger (+{ms} ms per submission)", self.ledger),
+            None => format!("{} ledger", self.ledger),
+        };
+        if let Some(comparison) = &self.comparison {
+            return self.comparison_table(comparison, &ledger);
+        }
         let mut out = format!(
-            "gateway-bench: n={} per workload, prefetch {}, {} queue, {} ordering, {} ledger, {} cores, load {:.2} → {:.2}\n\
+            "gateway-bench: n={} per workload, prefetch {}, {} queue, {} ordering, {ledger}, {} cores, load {:.2} → {:.2}\n\
              latency: {} requests at half the baseline's rate\n\n",
             self.n,
             self.prefetch,
             self.queue_type,
             self.ordering,
-            self.ledger,
             self.cores,
             self.load_average_before,
             self.load_average_after,
@@ -101,10 +147,6 @@ impl Report {
                 ("baseline", &m.baseline, String::new()),
                 ("gateway", &m.gateway, format!("{:.3}", m.ratio)),
             ] {
-                let opt = |v: Option<f64>, places: usize| {
-                    v.map(|v| format!("{v:.places$}"))
-                        .unwrap_or_else(|| "-".to_owned())
-                };
                 out.push_str(&format!(
                     "{:<8} {:<8} {:>9.0} {:>10.0} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>9}\n",
                     m.mix,
@@ -116,13 +158,60 @@ impl Report {
                     r.latency.p50_ms,
                     r.latency.p99_ms,
                     r.latency.max_ms,
-                    opt(r.peak_rss_mib, 1),
-                    opt(r.cpu_s_per_1000, 3),
+                    optional(r.peak_rss_mib, 1),
+                    optional(r.cpu_s_per_1000, 3),
                 ));
             }
         }
         out
     }
+
+    fn comparison_table(&self, c: &OrderingComparison, ledger: &str) -> String {
+        let mut out = format!(
+            "gateway-bench: ordering comparison, {} workload ({} contracts), n={} per ordering, prefetch {}, {} queue, \
+             {ledger}, {} cores, load {:.2} → {:.2}\n\n",
+            c.mix,
+            c.contracts,
+            c.requests,
+            self.prefetch,
+            self.queue_type,
+            self.cores,
+            self.load_average_before,
+            self.load_average_after,
+        );
+        out.push_str(&format!(
+            "{:<13} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n",
+            "ordering",
+            "msg/s",
+            "egress/s",
+            "drain s",
+            "RSS MiB",
+            "CPU s/1k",
+            "each contract's order"
+        ));
+        for r in [&c.strict, &c.per_contract] {
+            out.push_str(&format!(
+                "{:<13} {:>9.0} {:>10.0} {:>9.3} {:>8} {:>9}  kept ({} contracts, {} requests)\n",
+                r.ordering,
+                r.msgs_per_s,
+                r.egress_per_s,
+                r.drain_seconds,
+                optional(r.peak_rss_mib, 1),
+                optional(r.cpu_s_per_1000, 3),
+                r.contracts_in_order,
+                r.requests_in_order,
+            ));
+        }
+        out.push_str(&format!("per-contract / strict: {:.2}×\n", c.ratio));
+        out
+    }
+}
+
+/// A figure with `places` decimals, or "-" when there is none.
+fn optional(value: Option<f64>, places: usize) -> String {
+    value
+        .map(|v| format!("{v:.places$}"))
+        .unwrap_or_else(|| "-".to_owned())
 }
 
 #[cfg(test)]
@@ -148,6 +237,7 @@ mod tests {
             },
             peak_rss_mib: rss,
             cpu_s_per_1000: rss.map(|_| 0.25),
+            contracts_in_order: rss.map(|_| 7),
         }
     }
 
@@ -161,6 +251,7 @@ mod tests {
             queue_type: "classic",
             ordering: "strict",
             ledger: "embedded+journal",
+            sandbox_latency_ms: None,
             connector: "target/release/connector".into(),
             cores: 2,
             load_average_before: 0.5,
@@ -172,6 +263,7 @@ mod tests {
                 gateway: side(250.0, Some(12.5)),
                 ratio: 0.25,
             }],
+            comparison: None,
         };
         let line = report.json_line();
         assert!(!line.contains('\n'));
@@ -184,6 +276,65 @@ mod tests {
         assert!(table.contains("creates  gateway"), "{table}");
         assert!(table.contains("0.250"), "{table}");
         assert!(table.contains("12.5"), "{table}");
+        assert_eq!(v["mixes"][0]["gateway"]["contracts_in_order"], 7);
+        assert!(v.get("comparison").is_none() && v.get("sandbox_latency_ms").is_none());
         assert_eq!(round(1.23456, 2), 1.23);
+    }
+
+    fn ordering_run(ordering: &'static str, rate: f64) -> OrderingRun {
+        OrderingRun {
+            ordering,
+            msgs_per_s: rate,
+            egress_per_s: rate * 4.0,
+            drain_seconds: 2.5,
+            egress: 40,
+            expected_egress: 40,
+            contracts_in_order: 64,
+            requests_in_order: 300,
+            peak_rss_mib: Some(30.0),
+            cpu_s_per_1000: Some(0.5),
+        }
+    }
+
+    #[test]
+    fn the_ordering_comparison_carries_both_runs_and_the_ratio() {
+        let report = Report {
+            bench: "gateway",
+            n: 300,
+            latency_n: 0,
+            prefetch: 256,
+            queue_type: "classic",
+            ordering: "strict vs per-contract",
+            ledger: "daml (connector sandbox, embedded+journal)",
+            sandbox_latency_ms: Some(5),
+            connector: "target/release/connector".into(),
+            cores: 2,
+            load_average_before: 0.5,
+            load_average_after: 1.0,
+            mixes: Vec::new(),
+            comparison: Some(OrderingComparison {
+                mix: "actions",
+                requests: 300,
+                contracts: 64,
+                strict: ordering_run("strict", 150.0),
+                per_contract: ordering_run("per-contract", 1800.0),
+                ratio: 12.0,
+            }),
+        };
+        let v: serde_json::Value = serde_json::from_str(&report.json_line()).expect("JSON");
+        assert_eq!(v["sandbox_latency_ms"], 5);
+        assert_eq!(v["comparison"]["ratio"], 12.0);
+        assert_eq!(v["comparison"]["strict"]["msgs_per_s"], 150.0);
+        assert_eq!(v["comparison"]["per_contract"]["msgs_per_s"], 1800.0);
+        assert_eq!(v["comparison"]["per_contract"]["contracts_in_order"], 64);
+        let table = report.table();
+        assert!(table.contains("+5 ms per submission"), "{table}");
+        assert!(table.contains("strict              150"), "{table}");
+        assert!(table.contains("per-contract       1800"), "{table}");
+        assert!(
+            table.contains("kept (64 contracts, 300 requests)"),
+            "{table}"
+        );
+        assert!(table.contains("per-contract / strict: 12.00×"), "{table}");
     }
 }

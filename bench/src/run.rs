@@ -2,18 +2,22 @@
 //! own topology, then each gets the same latency requests at half the relay's measured rate.
 //!
 //! Both sides are timed the same way, from the first to the last egress message on their capture queue, so process
-//! start-up is left out of both and neither side is favoured by where the clock starts.
+//! start-up is left out of both and neither side is favoured by where the clock starts. The gateway's egress is also
+//! checked for each contract's order. `--compare-ordering` runs the ordering comparison (`comparison.rs`) instead.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::broker::Broker;
 use crate::capture::{Capture, Window};
+use crate::comparison;
+use crate::contract_order;
 use crate::error::BenchError;
-use crate::gateway_config::{GatewayConfig, LedgerUnderTest, workflows_block};
-use crate::gateway_process::{GatewayProcess, free_port};
+use crate::gateway_config::workflows_block;
+use crate::gateway_under_test::{GatewayUnderTest, ledger_label};
 use crate::latency::{self, LatencyStats};
-use crate::options::{MixChoice, Options};
-use crate::proc_stats;
+use crate::options::{LedgerChoice, MixChoice, Options};
+use crate::proc_stats::{self, ProcStats};
 use crate::relay::Relay;
 use crate::report::{MixResult, Report, SideResult, round};
 use crate::topology::{self, Names};
@@ -23,8 +27,24 @@ use crate::workload::{self, Expected, Mix, Request};
 const SETTLE: Duration = Duration::from_millis(300);
 /// How long the dead-letter copies may trail the last egress message.
 const DEAD_LETTER_WAIT: Duration = Duration::from_secs(10);
-/// How long the gateway may take to become ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What every part of a run shares.
+pub struct Bench<'a> {
+    pub options: &'a Options,
+    pub broker: &'a Broker,
+    /// Prefixes every queue, exchange and request id of the run.
+    pub run_id: &'a str,
+    /// The mapping's `workflows:` block.
+    pub workflows: &'a str,
+    pub connector: &'a Path,
+}
+
+/// A drained preload: its window, the egress counted once settled, and the egress correlation ids in arrival order.
+pub struct Drained {
+    pub window: Window,
+    pub egress: u64,
+    pub arrivals: Vec<String>,
+}
 
 /// What both sides of a workload get.
 struct Work<'a> {
@@ -34,8 +54,9 @@ struct Work<'a> {
     latency: &'a [Request],
 }
 
-/// Runs every workload `options` asks for and reports.
+/// Runs every workload `options` asks for (or the ordering comparison) and reports.
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
+    options.validate()?;
     let load_average_before = load_average();
     let mapping = std::fs::read_to_string(&options.mapping).map_err(|e| BenchError::Mapping {
         path: options.mapping.clone(),
@@ -53,52 +74,71 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
         });
     }
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-    let mixes: &[Mix] = match options.mix {
+    let broker = Broker::connect(&options.amqp_url, &format!("bench-{run_id}")).await?;
+    let bench = Bench {
+        options,
+        broker: &broker,
+        run_id: &run_id,
+        workflows,
+        connector: &connector,
+    };
+    let outcome = if options.compare_ordering {
+        comparison::compare(&bench)
+            .await
+            .map(|c| (Vec::new(), Some(c)))
+    } else {
+        run_mixes(&bench).await.map(|mixes| (mixes, None))
+    };
+    broker.close().await;
+    let (mixes, comparison) = outcome?;
+    Ok(Report {
+        bench: "gateway",
+        n: options.n,
+        latency_n: if options.compare_ordering {
+            0
+        } else {
+            options.latency_requests()
+        },
+        prefetch: options.prefetch,
+        queue_type: options.queue_type.as_str(),
+        ordering: if options.compare_ordering {
+            "strict vs per-contract"
+        } else {
+            options.ordering.as_str()
+        },
+        ledger: ledger_label(options),
+        sandbox_latency_ms: (options.ledger == LedgerChoice::Sandbox).then_some(options.latency_ms),
+        connector: connector.display().to_string(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average_before,
+        load_average_after: load_average(),
+        mixes,
+        comparison,
+    })
+}
+
+/// Each workload `--mix` names, relay then gateway, stopping at the first failure.
+async fn run_mixes(bench: &Bench<'_>) -> Result<Vec<MixResult>, BenchError> {
+    let mixes: &[Mix] = match bench.options.mix {
         MixChoice::All => &[Mix::Creates, Mix::Actions, Mix::Mixed],
         MixChoice::Creates => &[Mix::Creates],
         MixChoice::Actions => &[Mix::Actions],
         MixChoice::Mixed => &[Mix::Mixed],
     };
-    let broker = Broker::connect(&options.amqp_url, &format!("bench-{run_id}")).await?;
     let mut results = Vec::with_capacity(mixes.len());
-    let mut failure = None;
     for &mix in mixes {
-        match run_mix(options, &broker, &run_id, mix, workflows, &connector).await {
-            Ok(result) => results.push(result),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
+        results.push(run_mix(bench, mix).await?);
     }
-    broker.close().await;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(Report {
-        bench: "gateway",
-        n: options.n,
-        latency_n: options.latency_requests(),
-        prefetch: options.prefetch,
-        queue_type: options.queue_type.as_str(),
-        ordering: options.ordering.as_str(),
-        ledger: ledger_under_test(std::path::Path::new("")).label(),
-        connector: connector.display().to_string(),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        load_average_before,
-        load_average_after: load_average(),
-        mixes: results,
-    })
+    Ok(results)
 }
 
-async fn run_mix(
-    options: &Options,
-    broker: &Broker,
-    run_id: &str,
-    mix: Mix,
-    workflows: &str,
-    connector: &std::path::Path,
-) -> Result<MixResult, BenchError> {
+async fn run_mix(bench: &Bench<'_>, mix: Mix) -> Result<MixResult, BenchError> {
+    let Bench {
+        options,
+        broker,
+        run_id,
+        ..
+    } = *bench;
     let preload = workload::preload(mix, run_id, options.n);
     let latency = workload::latency(mix, run_id, options.n, options.latency_requests());
     let work = Work {
@@ -123,10 +163,7 @@ async fn run_mix(
         format!("{}: gateway draining {} requests", mix.as_str(), options.n),
     );
     let names = Names::new(run_id, mix.as_str(), "gateway");
-    let gateway = run_gateway(
-        options, broker, &names, &work, workflows, connector, offered,
-    )
-    .await;
+    let gateway = run_gateway(bench, &names, &work, offered).await;
     broker.delete(&names).await;
     let gateway = gateway?;
 
@@ -160,8 +197,11 @@ async fn run_relay(
     .await?;
     let relay = Relay::start(&settings).await?;
     let measured = async {
-        let (window, egress) =
-            drain(options, &capture, work, "relay", || !relay.is_running()).await?;
+        let Drained { window, egress, .. } =
+            drain(options, &capture, work.mix, work.expected, "relay", || {
+                !relay.is_running()
+            })
+            .await?;
         let dead_letters = dead_letters(broker, names, work.expected).await?;
         let rate = rate(work.expected.requests, &window) / 2.0;
         progress(
@@ -189,16 +229,17 @@ async fn run_relay(
     measured
 }
 
-/// The gateway process: drains the preload, then the latency requests at `offered` per second.
+/// The gateway process: drains the preload (its egress checked for each contract's order), then the latency
+/// requests at `offered` per second.
 async fn run_gateway(
-    options: &Options,
-    broker: &Broker,
+    bench: &Bench<'_>,
     names: &Names,
     work: &Work<'_>,
-    workflows: &str,
-    connector: &std::path::Path,
     offered: f64,
 ) -> Result<SideResult, BenchError> {
+    let Bench {
+        options, broker, ..
+    } = *bench;
     let settings = topology::settings(names, options);
     broker.declare(&settings, names).await?;
     broker.preload(&names.ingress_queue, work.preload).await?;
@@ -208,59 +249,62 @@ async fn run_gateway(
         &names.connection_name,
     )
     .await?;
-    let dir = tempfile::Builder::new()
-        .prefix("gateway-bench-")
-        .tempdir()
-        .map_err(|e| BenchError::io("creating a temp dir for the gateway", e))?;
-    let config = GatewayConfig {
-        amqp: &settings,
-        ledger: ledger_under_test(dir.path()),
-        ordering: options.ordering,
-        state_dir: &dir.path().join("state"),
-        http_port: free_port()?,
-        workflows,
+    let mut under_test = match GatewayUnderTest::start(
+        options,
+        &settings,
+        options.ordering,
+        bench.workflows,
+        bench.connector,
+    )
+    .await
+    {
+        Ok(started) => started,
+        Err(e) => {
+            capture.stop().await;
+            return Err(e);
+        }
     };
-    let config_path = dir.path().join("connector.yaml");
-    std::fs::write(&config_path, config.render())
-        .map_err(|e| BenchError::io(format!("writing {}", config_path.display()), e))?;
-    let mut gateway = GatewayProcess::start(
-        connector,
-        &config_path,
-        &dir.path().join("connector.log"),
-        config.http_port,
-    )?;
     let measured = async {
-        gateway.wait_ready(READY_TIMEOUT).await?;
-        let pid = gateway.pid();
+        let pid = under_test.gateway.pid();
         let at_ready = pid.and_then(proc_stats::read);
-        let (window, egress) = drain(options, &capture, work, "gateway", || gateway.exited())
-            .await
-            .map_err(|e| exited_or_with_log(e, &mut gateway, "the drain"))?;
-        let drained = pid.and_then(proc_stats::read);
+        let drained = drain(
+            options,
+            &capture,
+            work.mix,
+            work.expected,
+            "gateway",
+            || under_test.gone(),
+        )
+        .await
+        .map_err(|e| under_test.explain(e, "the drain"))?;
+        let after_drain = pid.and_then(proc_stats::read);
+        let in_order = contract_order::check(work.preload, &drained.arrivals)
+            .map_err(|v| v.into_error(options.ordering.as_str()))?;
         let dead_letters = dead_letters(broker, names, work.expected).await?;
         progress(
             options,
             format!("{}: gateway latency at {offered:.0}/s", work.mix.as_str()),
         );
         let latency = latency_phase(options, broker, &capture, names, work, offered, || {
-            gateway.exited()
+            under_test.gone()
         })
         .await
-        .map_err(|e| exited_or_with_log(e, &mut gateway, "the latency phase"))?;
+        .map_err(|e| under_test.explain(e, "the latency phase"))?;
         let end = pid.and_then(proc_stats::read);
-        let mut result = side_result(work.expected, &window, egress, dead_letters, latency);
-        if let (Some(at_ready), Some(drained), Some(end)) = (at_ready, drained, end) {
-            let thousands = (work.expected.requests as f64 / 1000.0).max(f64::MIN_POSITIVE);
-            result.cpu_s_per_1000 = Some(round(
-                (drained.cpu_seconds - at_ready.cpu_seconds) / thousands,
-                3,
-            ));
-            result.peak_rss_mib = Some(round(end.peak_rss_bytes as f64 / (1024.0 * 1024.0), 1));
-        }
+        let mut result = side_result(
+            work.expected,
+            &drained.window,
+            drained.egress,
+            dead_letters,
+            latency,
+        );
+        result.contracts_in_order = Some(in_order.contracts);
+        result.cpu_s_per_1000 = cpu_per_1000(work.expected, at_ready, after_drain);
+        result.peak_rss_mib = end.map(peak_rss_mib);
         Ok(result)
     }
     .await;
-    if !gateway.stop().await && measured.is_ok() {
+    if !under_test.stop().await && measured.is_ok() {
         progress(
             options,
             "the gateway did not stop cleanly on SIGTERM".to_owned(),
@@ -270,31 +314,56 @@ async fn run_gateway(
     measured
 }
 
-/// Waits for the preload's egress (giving up early once `gone()` says the side stopped); returns its window and the
-/// egress count once it has settled.
-async fn drain(
+/// CPU seconds per 1,000 requests between two readings of the gateway's /proc figures.
+pub fn cpu_per_1000(
+    expected: Expected,
+    before: Option<ProcStats>,
+    after: Option<ProcStats>,
+) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    let thousands = (expected.requests as f64 / 1000.0).max(f64::MIN_POSITIVE);
+    Some(round(
+        (after.cpu_seconds - before.cpu_seconds) / thousands,
+        3,
+    ))
+}
+
+/// Peak resident memory in MiB.
+pub fn peak_rss_mib(stats: ProcStats) -> f64 {
+    round(stats.peak_rss_bytes as f64 / (1024.0 * 1024.0), 1)
+}
+
+/// Waits for the preload's egress (giving up early once `gone()` says the side stopped); returns its window, the
+/// egress count once it has settled, and the egress correlation ids in arrival order.
+pub async fn drain(
     options: &Options,
     capture: &Capture,
-    work: &Work<'_>,
+    mix: Mix,
+    expected: Expected,
     side: &str,
     gone: impl FnMut() -> bool,
-) -> Result<(Window, u64), BenchError> {
+) -> Result<Drained, BenchError> {
     let timeout = Duration::from_secs(options.timeout_secs);
     let window = capture
-        .wait_for_count(work.expected.egress, timeout, gone)
+        .wait_for_count(expected.egress, timeout, gone)
         .await
         .map_err(|got| BenchError::Timeout {
-            phase: format!("{} {side} drain", work.mix.as_str()),
+            phase: format!("{} {side} drain", mix.as_str()),
             what: "egress messages",
             got,
-            expected: work.expected.egress,
+            expected: expected.egress,
             seconds: timeout.as_secs(),
             log_tail: capture.failure(),
         })?;
     tokio::time::sleep(SETTLE).await;
     let egress = capture.count();
+    let arrivals = capture.arrivals();
     capture.reset_window();
-    Ok((window, egress))
+    Ok(Drained {
+        window,
+        egress,
+        arrivals,
+    })
 }
 
 /// Waits until the side's dead-letter queue holds the preload's malformed originals; returns its depth.
@@ -352,47 +421,13 @@ fn side_result(
         latency,
         peak_rss_mib: None,
         cpu_s_per_1000: None,
+        contracts_in_order: None,
     }
 }
 
 /// Per second over the window (a window shorter than a millisecond counts as one).
-fn rate(count: u64, window: &Window) -> f64 {
+pub fn rate(count: u64, window: &Window) -> f64 {
     count as f64 / window.elapsed().as_secs_f64().max(0.001)
-}
-
-/// A phase's error, said as what it was when the gateway has died, with the gateway's log either way.
-fn exited_or_with_log(error: BenchError, gateway: &mut GatewayProcess, phase: &str) -> BenchError {
-    if gateway.exited() {
-        return BenchError::GatewayExited {
-            phase: phase.to_owned(),
-            log_tail: gateway.log_tail(),
-        };
-    }
-    match error {
-        BenchError::Timeout {
-            phase,
-            what,
-            got,
-            expected,
-            seconds,
-            log_tail: None,
-        } => BenchError::Timeout {
-            phase,
-            what,
-            got,
-            expected,
-            seconds,
-            log_tail: Some(gateway.log_tail()),
-        },
-        other => other,
-    }
-}
-
-/// The ledger the gateway runs on, its files in `dir`.
-fn ledger_under_test(dir: &std::path::Path) -> LedgerUnderTest {
-    LedgerUnderTest::EmbeddedJournal {
-        journal: dir.join("ledger.log"),
-    }
 }
 
 /// The 1-minute load average (0 when /proc/loadavg cannot be read).
@@ -403,7 +438,8 @@ fn load_average() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn progress(options: &Options, message: String) {
+/// A progress line on stderr (none with `--json-only`).
+pub fn progress(options: &Options, message: String) {
     if !options.json_only {
         eprintln!("gateway-bench: {message}");
     }

@@ -35,6 +35,9 @@ pub struct Request {
     /// None for bodies no request id can be read from (not JSON).
     pub request_id: Option<String>,
     pub kind: RequestKind,
+    /// The linear id of the contract the request creates, acts on or reads (None for malformed requests): the key
+    /// per-contract ordering keeps queue order under.
+    pub contract: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -171,7 +174,12 @@ fn create(request_id: &str) -> Request {
         "parameters":[{"name":"device","value":"Device01"},{"name":"supplyChainOwner","value":"Retailer"},{"name":"supplyChainObserver","value":"Auditor"},
         {"name":"minHumidity","value":"20"},{"name":"maxHumidity","value":"60"},{"name":"minTemperature","value":"2"},{"name":"maxTemperature","value":"8"}],
         "messageSchemaVersion":"1.0.0"});
-    request(request_id, RequestKind::Create, &body)
+    request(
+        request_id,
+        RequestKind::Create,
+        Some(linear_id(request_id)),
+        &body,
+    )
 }
 
 /// Telemetry inside the ranges, so the contract stays compliant and every later action is still allowed.
@@ -181,19 +189,29 @@ fn action(request_id: &str, contract_request_id: &str, i: u64) -> Request {
         "workflowFunctionName":"IngestTelemetry","userChainIdentifier":"Device01",
         "parameters":[{"name":"humidity","value":format!("{}", 25 + i % 30)},{"name":"temperature","value":"5"},{"name":"timestamp","value":"1764000000"}],
         "messageSchemaVersion":"1.0.0"});
-    request(request_id, RequestKind::Action, &body)
+    request(
+        request_id,
+        RequestKind::Action,
+        Some(linear_id(contract_request_id)),
+        &body,
+    )
 }
 
 fn read(request_id: &str, contract_request_id: &str) -> Request {
     let body = json!({"messageName":"ReadContractRequest","requestId":request_id,
         "contractLedgerIdentifier":linear_id(contract_request_id),"messageSchemaVersion":"1.0.0"});
-    request(request_id, RequestKind::Read, &body)
+    request(
+        request_id,
+        RequestKind::Read,
+        Some(linear_id(contract_request_id)),
+        &body,
+    )
 }
 
 /// Valid JSON with a request id, but a create without its workflow and parameters: a correlatable Failure.
 fn schema_violation(request_id: &str) -> Request {
     let body = json!({"messageName":"CreateContractRequest","requestId":request_id,"messageSchemaVersion":"1.0.0"});
-    request(request_id, RequestKind::Malformed, &body)
+    request(request_id, RequestKind::Malformed, None, &body)
 }
 
 /// Not JSON at all: a generic Failure without a request id.
@@ -201,14 +219,16 @@ fn not_json(i: u64) -> Request {
     Request {
         request_id: None,
         kind: RequestKind::Malformed,
+        contract: None,
         body: format!("this is not JSON (request {i})").into_bytes(),
     }
 }
 
-fn request(request_id: &str, kind: RequestKind, body: &Value) -> Request {
+fn request(request_id: &str, kind: RequestKind, contract: Option<String>, body: &Value) -> Request {
     Request {
         request_id: Some(request_id.to_owned()),
         kind,
+        contract,
         body: body.to_string().into_bytes(),
     }
 }
@@ -293,6 +313,11 @@ mod tests {
             action["contractLedgerIdentifier"],
             linear_id("run-pre-create-0")
         );
+        assert_eq!(
+            requests[64].contract.as_deref(),
+            Some(linear_id("run-pre-create-0").as_str())
+        );
+        assert_eq!(requests[0].contract, requests[64].contract);
         let later = latency(Mix::Actions, "run", 100, 3);
         let action: Value = serde_json::from_slice(&later[1].body).expect("JSON");
         assert_eq!(
@@ -324,6 +349,23 @@ mod tests {
             RequestKind::Malformed,
         ] {
             assert!(count(&mixed, kind) > 0, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_contract_of_a_request_is_the_gateways_ordering_key() {
+        for mix in [Mix::Creates, Mix::Actions, Mix::Mixed] {
+            for r in preload(mix, "r", 1000)
+                .into_iter()
+                .chain(latency(mix, "r", 1000, 200))
+            {
+                if r.kind == RequestKind::Malformed {
+                    assert_eq!(r.contract, None);
+                    continue;
+                }
+                let key = connector::gateway::ordering_key(&r.body).map(|k| k.to_string());
+                assert_eq!(r.contract, key, "{}", String::from_utf8_lossy(&r.body));
+            }
         }
     }
 

@@ -1,0 +1,155 @@
+//! One gateway run's processes and files: a temp dir, the ledger (for `--ledger sandbox` a fresh `connector
+//! sandbox` holding it), the generated config and the `connector run` process, started and ready to consume.
+//!
+//! A fresh sandbox per run keeps runs independent: each starts from an empty ledger, as the embedded ledger does.
+
+use std::path::Path;
+use std::time::Duration;
+
+use amqp_transport::AmqpSettings;
+
+use crate::error::BenchError;
+use crate::gateway_config::{GatewayConfig, LedgerUnderTest};
+use crate::gateway_process::{GatewayProcess, free_port};
+use crate::options::{LedgerChoice, Options, OrderingChoice};
+use crate::sandbox_process::SandboxProcess;
+
+/// How long the gateway may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A started gateway with its ledger.
+pub struct GatewayUnderTest {
+    pub gateway: GatewayProcess,
+    sandbox: Option<SandboxProcess>,
+    /// Kept until the run is over: the journal, outcome store, configs and logs live here.
+    _dir: tempfile::TempDir,
+}
+
+/// The label of the ledger `options` run the gateway on, as the report names it.
+pub fn ledger_label(options: &Options) -> &'static str {
+    match options.ledger {
+        LedgerChoice::Embedded => LedgerUnderTest::EmbeddedJournal {
+            journal: Default::default(),
+        }
+        .label(),
+        LedgerChoice::Sandbox => LedgerUnderTest::Daml { url: String::new() }.label(),
+    }
+}
+
+impl GatewayUnderTest {
+    /// Starts the ledger (a sandbox, if asked for) and the gateway with `ordering` on `amqp`, and waits until the
+    /// gateway is ready. Whatever was started is stopped again if a later step fails.
+    pub async fn start(
+        options: &Options,
+        amqp: &AmqpSettings,
+        ordering: OrderingChoice,
+        workflows: &str,
+        connector: &Path,
+    ) -> Result<Self, BenchError> {
+        let dir = tempfile::Builder::new()
+            .prefix("gateway-bench-")
+            .tempdir()
+            .map_err(|e| BenchError::io("creating a temp dir for the gateway", e))?;
+        let mut config = GatewayConfig {
+            amqp,
+            ledger: LedgerUnderTest::EmbeddedJournal {
+                journal: dir.path().join("ledger.log"),
+            },
+            ordering,
+            state_dir: &dir.path().join("state"),
+            http_port: free_port()?,
+            workflows,
+        };
+        let sandbox = match options.ledger {
+            LedgerChoice::Embedded => None,
+            LedgerChoice::Sandbox => {
+                // The sandbox serves the embedded ledger of this same config; the gateway gets `ledger.daml`.
+                let sandbox_config = dir.path().join("sandbox.yaml");
+                write(&sandbox_config, &config.render())?;
+                let sandbox = SandboxProcess::start(
+                    connector,
+                    &sandbox_config,
+                    &dir.path().join("sandbox.log"),
+                    options.latency_ms,
+                )
+                .await?;
+                config.ledger = LedgerUnderTest::Daml { url: sandbox.url() };
+                Some(sandbox)
+            }
+        };
+        let config_path = dir.path().join("connector.yaml");
+        write(&config_path, &config.render())?;
+        let gateway = GatewayProcess::start(
+            connector,
+            &config_path,
+            &dir.path().join("connector.log"),
+            config.http_port,
+        )?;
+        let mut started = Self {
+            gateway,
+            sandbox,
+            _dir: dir,
+        };
+        if let Err(e) = started.gateway.wait_ready(READY_TIMEOUT).await {
+            let e = started.explain(e, "start-up");
+            started.stop().await;
+            return Err(e);
+        }
+        Ok(started)
+    }
+
+    /// Whether the gateway or its sandbox has exited: waiting on more egress is pointless then.
+    pub fn gone(&mut self) -> bool {
+        self.gateway.exited() || self.sandbox.as_mut().is_some_and(SandboxProcess::exited)
+    }
+
+    /// A phase's error, said as what it was when the sandbox or the gateway has died, with the gateway's log
+    /// either way.
+    pub fn explain(&mut self, error: BenchError, phase: &str) -> BenchError {
+        if let Some(sandbox) = self.sandbox.as_mut()
+            && sandbox.exited()
+        {
+            return BenchError::SandboxExited {
+                phase: phase.to_owned(),
+                log_tail: sandbox.log_tail(),
+            };
+        }
+        if self.gateway.exited() {
+            return BenchError::GatewayExited {
+                phase: phase.to_owned(),
+                log_tail: self.gateway.log_tail(),
+            };
+        }
+        match error {
+            BenchError::Timeout {
+                phase,
+                what,
+                got,
+                expected,
+                seconds,
+                log_tail: None,
+            } => BenchError::Timeout {
+                phase,
+                what,
+                got,
+                expected,
+                seconds,
+                log_tail: Some(self.gateway.log_tail()),
+            },
+            other => other,
+        }
+    }
+
+    /// Stops the gateway (SIGTERM, drain), then its sandbox. True when the gateway exited cleanly.
+    pub async fn stop(&mut self) -> bool {
+        let clean = self.gateway.stop().await;
+        if let Some(sandbox) = self.sandbox.as_mut() {
+            sandbox.stop().await;
+        }
+        clean
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), BenchError> {
+    std::fs::write(path, text).map_err(|e| BenchError::io(format!("writing {}", path.display()), e))
+}
