@@ -107,9 +107,13 @@ pub async fn run_session(
                 None => break SessionEnd::ConnectionLost("the consumer was cancelled by the broker".to_owned()),
                 Some(Err(e)) => break SessionEnd::ConnectionLost(format!("consumer failed: {e}")),
                 Some(Ok(delivery)) => {
-                    let handle = dispatch(ctx, &publisher, &mut sequencer, delivery).await;
+                    let (handle, halted) = dispatch(ctx, &publisher, &mut sequencer, delivery).await;
                     if ack_tx.send(handle).await.is_err() {
                         break SessionEnd::ConnectionLost("ack task stopped".to_owned());
+                    }
+                    if let Some(reason) = halted {
+                        // Strict order: no later delivery may reach the ledger before this one is redelivered.
+                        break SessionEnd::Halted(reason);
                     }
                 }
             },
@@ -139,12 +143,13 @@ const STRICT_ORDER: Option<Uuid> = Some(Uuid::nil());
 /// Starts the work for one delivery. Strict ordering runs its phase 1 before the next delivery is read and chains
 /// its publishing behind the previous delivery's; per-contract ordering chains the whole of it behind earlier work
 /// on the same linear id and lets the rest run concurrently (their waits for durability then share syncs too).
+/// Also returns why phase 1 halted processing, when it did (strict ordering only).
 async fn dispatch(
     ctx: &SessionContext,
     publisher: &Publisher,
     sequencer: &mut KeyedSequencer,
     delivery: IngressDelivery,
-) -> JoinHandle<Work> {
+) -> (JoinHandle<Work>, Option<String>) {
     let ctx = ctx.clone();
     let publisher = publisher.clone();
     match ctx.ordering {
@@ -159,23 +164,26 @@ async fn dispatch(
             if let Some(id) = staged.request_id() {
                 span.record("request_id", id);
             }
+            let halted = staged.halted().map(str::to_owned);
             let turn = sequencer.enter(STRICT_ORDER).await;
-            tokio::spawn(
+            let work = tokio::spawn(
                 async move {
                     let processed = ctx.processor.finish(staged).await;
                     let _turn = turn.wait().await;
                     publish_outcome(&ctx, &publisher, &delivery, processed, started).await
                 }
                 .instrument(span),
-            )
+            );
+            (work, halted)
         }
         Ordering::PerContract => {
             let key = super::ordering::ordering_key(&delivery.body);
             let turn = sequencer.enter(key).await;
-            tokio::spawn(async move {
+            let work = tokio::spawn(async move {
                 let _turn = turn.wait().await;
                 handle_delivery(&ctx, &publisher, delivery).await
-            })
+            });
+            (work, None)
         }
     }
 }

@@ -99,6 +99,14 @@ impl Staged {
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
+
+    /// Why processing must halt, when phase 1 already knows it must.
+    pub fn halted(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::Halted { reason }) => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Step {

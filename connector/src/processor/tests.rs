@@ -646,7 +646,14 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
             },
         },
     );
-    let p = processor.process(&create("c1", "20", "60")).await;
+    let staged = processor.begin(&create("c1", "20", "60")).await;
+    assert!(
+        staged
+            .halted()
+            .is_some_and(|r| r.contains("token has expired")),
+        "phase 1 tells the gateway to stop taking deliveries: {staged:?}"
+    );
+    let p = processor.finish(staged).await;
     match &p.disposition {
         Disposition::Halted { reason } => assert!(reason.contains("token has expired"), "{reason}"),
         other => panic!("expected a halt, got {other:?}"),
