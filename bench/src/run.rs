@@ -203,7 +203,9 @@ async fn run_relay(
             })
             .await?;
         let dead_letters = dead_letters(broker, names, work.expected).await?;
-        let rate = rate(work.expected.requests, &window) / 2.0;
+        // Half the reported (rounded) rate: the gateway is offered half of that same figure, so both sides get
+        // exactly the same pace.
+        let rate = rate(work.expected.requests, &window).round() / 2.0;
         progress(
             options,
             format!("{}: relay latency at {rate:.0}/s", work.mix.as_str()),
