@@ -377,7 +377,13 @@ async fn ack_in_order(
             }
         }
         if !batch.is_empty() {
-            if let Err(e) = outcomes.flush() {
+            // The flush waits for an fsync: off the async workers, which meanwhile publish later deliveries.
+            let store = Arc::clone(&outcomes);
+            let flushed = match tokio::task::spawn_blocking(move || store.flush()).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the flush task failed: {e}")),
+            };
+            if let Err(e) = flushed {
                 return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
             }
             for published in batch.drain(..) {
