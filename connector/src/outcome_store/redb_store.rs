@@ -1,11 +1,16 @@
 //! The durable outcome store, a redb database under `state_dir`.
 //!
-//! Each `put` is its own write transaction committed with `Durability::None` (no fsync); `flush` commits an empty
-//! transaction with `Durability::Immediate`, which makes every earlier commit durable at once. So the gateway pays one
-//! fsync per batch of acks. Outcomes are encoded in a small length-prefixed binary form (the bodies are already JSON;
-//! wrapping them in JSON again would escape every quote).
+//! Write-behind: `put` keeps the outcome in memory (where `get` finds it), and `flush` writes every outcome put since
+//! the last one in a single write transaction committed with `Durability::Immediate`. So the gateway pays one redb
+//! commit and one fsync per batch of acks, not a commit per request. A put that is not flushed is lost in a crash
+//! exactly as an unsynced commit would be; the gateway never acks before the flush. Should outcomes pile up without a
+//! flush (a long offline run), they are written without a sync every [`WRITE_BEHIND_LIMIT`] puts, bounding memory.
+//! Outcomes are encoded in a small length-prefixed binary form (the bodies are already JSON; wrapping them in JSON
+//! again would escape every quote).
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
@@ -16,10 +21,28 @@ const OUTCOMES: TableDefinition<&str, &[u8]> = TableDefinition::new("outcomes");
 const CHECKPOINTS: TableDefinition<&str, i64> = TableDefinition::new("checkpoints");
 const OBSERVER_CHECKPOINT: &str = "observer";
 const FORMAT_VERSION: u8 = 1;
+/// Outcomes held in memory before they are written without waiting for a flush.
+pub const WRITE_BEHIND_LIMIT: usize = 4096;
+
+type Batch = HashMap<String, Arc<Vec<u8>>>;
 
 /// Outcomes in a redb file.
 pub struct RedbOutcomeStore {
     db: Database,
+    pending: Mutex<Pending>,
+    /// One write of pending outcomes at a time, so a batch taken later never commits before an earlier one.
+    writer: Mutex<()>,
+}
+
+/// Encoded outcomes not in the database yet.
+#[derive(Default)]
+struct Pending {
+    /// Put since the current (or last) write took its batch.
+    waiting: Batch,
+    /// The batch being written: still answered from here until its commit is done.
+    writing: Arc<Batch>,
+    /// Outcomes were committed without a sync since the last durable commit.
+    unsynced: bool,
 }
 
 fn err(context: &str) -> impl Fn(String) -> StoreError + '_ {
@@ -46,12 +69,92 @@ impl RedbOutcomeStore {
         txn.open_table(CHECKPOINTS)
             .map_err(|e| err("create table")(e.to_string()))?;
         txn.commit().map_err(|e| err("commit")(e.to_string()))?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            pending: Mutex::new(Pending::default()),
+            writer: Mutex::new(()),
+        })
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // A poisoned lock only means a panic elsewhere while a plain map was edited; the maps are still usable.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes every pending outcome in one transaction; a `durable` one (fsynced) also makes earlier unsynced
+    /// commits durable.
+    fn write_pending(&self, durable: bool) -> Result<(), StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let batch = {
+            let mut pending = self.pending();
+            if pending.waiting.is_empty() && !(pending.unsynced && durable) {
+                return Ok(());
+            }
+            pending.writing = Arc::new(std::mem::take(&mut pending.waiting));
+            Arc::clone(&pending.writing)
+        };
+        let written = self.commit_batch(&batch, durable);
+        let mut pending = self.pending();
+        pending.writing = Arc::default();
+        match written {
+            Ok(()) => {
+                pending.unsynced = !durable;
+                Ok(())
+            }
+            Err(e) => {
+                // Keep them for the next try; a newer put of the same request wins.
+                for (request_id, bytes) in batch.iter() {
+                    pending
+                        .waiting
+                        .entry(request_id.clone())
+                        .or_insert_with(|| Arc::clone(bytes));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn commit_batch(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(|e| err("begin write")(e.to_string()))?;
+        let durability = if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(|e| err("set durability")(e.to_string()))?;
+        {
+            let mut table = txn
+                .open_table(OUTCOMES)
+                .map_err(|e| err("open table")(e.to_string()))?;
+            for (request_id, bytes) in batch {
+                table
+                    .insert(request_id.as_str(), bytes.as_slice())
+                    .map_err(|e| err("insert")(e.to_string()))?;
+            }
+        }
+        txn.commit().map_err(|e| err("commit")(e.to_string()))
     }
 }
 
 impl OutcomeStore for RedbOutcomeStore {
     fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError> {
+        let in_memory = {
+            let pending = self.pending();
+            pending
+                .waiting
+                .get(request_id)
+                .or_else(|| pending.writing.get(request_id))
+                .cloned()
+        };
+        if let Some(bytes) = in_memory {
+            return decode(&bytes).map(Some).ok_or_else(|| {
+                StoreError(format!("pending outcome of {request_id:?} is corrupt"))
+            });
+        }
         let txn = self
             .db
             .begin_read()
@@ -71,36 +174,25 @@ impl OutcomeStore for RedbOutcomeStore {
     }
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
-        let bytes = encode(egress);
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(|e| err("begin write")(e.to_string()))?;
-        txn.set_durability(Durability::None)
-            .map_err(|e| err("set durability")(e.to_string()))?;
-        {
-            let mut table = txn
-                .open_table(OUTCOMES)
-                .map_err(|e| err("open table")(e.to_string()))?;
-            table
-                .insert(request_id, bytes.as_slice())
-                .map_err(|e| err("insert")(e.to_string()))?;
+        let bytes = Arc::new(encode(egress));
+        let waiting = {
+            let mut pending = self.pending();
+            pending.waiting.insert(request_id.to_owned(), bytes);
+            pending.waiting.len()
+        };
+        if waiting >= WRITE_BEHIND_LIMIT {
+            self.write_pending(false)?;
         }
-        txn.commit().map_err(|e| err("commit")(e.to_string()))
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(|e| err("begin write")(e.to_string()))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| err("set durability")(e.to_string()))?;
-        txn.commit()
-            .map_err(|e| err("durable commit")(e.to_string()))
+        self.write_pending(true)
     }
 
     fn count(&self) -> Result<u64, StoreError> {
+        // Counting in the database is exact once nothing is pending.
+        self.write_pending(false)?;
         let txn = self
             .db
             .begin_read()
@@ -276,5 +368,51 @@ mod tests {
         drop(store);
         let store = RedbOutcomeStore::open(&path).unwrap();
         assert_eq!(store.checkpoint().unwrap(), Some(42));
+    }
+
+    #[test]
+    fn puts_are_answered_from_memory_and_written_in_one_batch_at_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let store = RedbOutcomeStore::open(&path).unwrap();
+            store.put("r1", &sample()).unwrap();
+            store.put("r2", &sample()[..1]).unwrap();
+            assert_eq!(
+                store.get("r1").unwrap().unwrap(),
+                sample(),
+                "visible before the flush"
+            );
+            assert_eq!(store.pending().waiting.len(), 2, "nothing written per put");
+            store.flush().unwrap();
+            assert!(store.pending().waiting.is_empty());
+            assert!(!store.pending().unsynced);
+            store.put("r3", &sample()).unwrap();
+        }
+        let store = RedbOutcomeStore::open(&path).unwrap();
+        assert_eq!(store.get("r2").unwrap().unwrap(), sample()[..1].to_vec());
+        assert_eq!(
+            store.get("r3").unwrap(),
+            None,
+            "not flushed: gone after a restart, like an unsynced commit"
+        );
+        assert_eq!(store.count().unwrap(), 2);
+    }
+
+    #[test]
+    fn outcomes_piling_up_without_a_flush_are_written_unsynced_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbOutcomeStore::open(&dir.path().join("state.redb")).unwrap();
+        for i in 0..WRITE_BEHIND_LIMIT - 1 {
+            store.put(&format!("r{i}"), &sample()).unwrap();
+        }
+        assert_eq!(store.pending().waiting.len(), WRITE_BEHIND_LIMIT - 1);
+        store.put("last", &sample()).unwrap();
+        assert!(store.pending().waiting.is_empty(), "written at the limit");
+        assert!(store.pending().unsynced, "without a sync");
+        assert_eq!(store.get("r7").unwrap().unwrap(), sample());
+        store.flush().unwrap();
+        assert!(!store.pending().unsynced, "the flush syncs them");
+        assert_eq!(store.count().unwrap(), WRITE_BEHIND_LIMIT as u64);
     }
 }
