@@ -2,6 +2,7 @@
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
 pub mod health;
+mod in_order;
 mod ledger_gate;
 mod ordering;
 mod session;

@@ -11,9 +11,7 @@
 //! deliveries with one journal sync. Each task publishes only after the previous delivery's task has published, so
 //! egress still leaves in queue order.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use amqp_transport::{
@@ -21,13 +19,13 @@ use amqp_transport::{
     PendingConfirm, Publisher, dead_letter_message,
 };
 use futures::StreamExt;
-use futures::future;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::health::Health;
+use super::in_order::place_in_order;
 use super::ordering::{KeyedSequencer, TurnGuard};
 use crate::config::Ordering;
 use crate::encoded_egress::EncodedEgress;
@@ -275,10 +273,14 @@ async fn publish_outcome(
         messages.push(dead_letter_message(&ctx.settings, delivery, code, &reason));
         dead_lettered = Some(outcome);
     }
-    let confirms = match publish_in_order(publisher, &messages, move || drop(turn)).await {
-        Ok(confirms) => confirms,
-        Err(e) => return Work::Lost(format!("publish failed: {e}")),
-    };
+    let publishes = messages.iter().map(|m| publisher.publish(m));
+    let mut confirms = Vec::with_capacity(messages.len());
+    for published in place_in_order(publishes, move || drop(turn)).await {
+        match published {
+            Ok(confirm) => confirms.push(confirm),
+            Err(e) => return Work::Lost(format!("publish failed: {e}")),
+        }
+    }
     Work::Published(Published {
         acker: delivery.acker(),
         confirms,
@@ -288,40 +290,6 @@ async fn publish_outcome(
         dead_lettered,
         started,
     })
-}
-
-/// Publishes `messages` in order and returns their confirms. lapin gives a publish its place on the channel (its
-/// frames and its confirm sequence number) when its future is first polled, before anything is awaited; so every
-/// publish is first polled once, one after another in order, and only then are they awaited together: one round trip
-/// to lapin's I/O thread for the lot instead of one per message. `enqueued` runs once all have their places.
-/// (The queue-order tests and the crash harness's order check fail if a lapin upgrade ever broke this.)
-async fn publish_in_order(
-    publisher: &Publisher,
-    messages: &[OutgoingMessage],
-    enqueued: impl FnOnce(),
-) -> Result<Vec<PendingConfirm>, String> {
-    let mut publishes: Vec<_> = messages
-        .iter()
-        .map(|m| Box::pin(future::maybe_done(publisher.publish(m))))
-        .collect();
-    std::future::poll_fn(|cx| {
-        for publish in &mut publishes {
-            let _ = publish.as_mut().poll(cx);
-        }
-        Poll::Ready(())
-    })
-    .await;
-    enqueued();
-    let mut confirms = Vec::with_capacity(publishes.len());
-    for mut publish in publishes {
-        publish.as_mut().await;
-        match publish.as_mut().take_output() {
-            Some(Ok(confirm)) => confirms.push(confirm),
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("a publish finished without a result".to_owned()),
-        }
-    }
-    Ok(confirms)
 }
 
 fn outgoing(
@@ -420,8 +388,9 @@ async fn ack_in_order(
             if let Err(e) = flushed {
                 return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
             }
-            for published in batch.drain(..) {
-                if let Err(e) = published.acker.ack().await {
+            let acks = place_in_order(batch.iter().map(|p| p.acker.ack()), || ()).await;
+            for (published, acked) in batch.drain(..).zip(acks) {
+                if let Err(e) = acked {
                     return SessionEnd::ConnectionLost(format!("ack failed: {e}"));
                 }
                 record_metrics(&health, &published);
