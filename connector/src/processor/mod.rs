@@ -485,37 +485,19 @@ impl Processor {
                 arguments,
             },
         };
-        let submitted = EgressMessage::update(
-            &self.settings.info,
-            name,
+        self.sequence_request(
+            submission,
             &request.request_id,
+            name,
             &linear_id,
-            message_schema::egress::UpdateStatus::Submitted,
-        );
-        match self.sequence(submission).await {
-            Ok(pending) => {
-                self.index_write()
-                    .apply(pending.transaction(), &self.mapping);
-                Ok(Decision::Committing(Box::new(Commit {
-                    pending,
-                    egress: CommittedEgress::Create {
-                        linear_id,
-                        linear_id_field: workflow.linear_id_field.clone(),
-                        party,
-                    },
-                })))
-            }
-            Err(failure) => self
-                .submit_failed(
-                    failure,
-                    &request.request_id,
-                    name,
-                    &linear_id,
-                    submitted,
-                    false,
-                )
-                .map(Decision::Egress),
-        }
+            false,
+            CommittedEgress::Create {
+                linear_id,
+                linear_id_field: workflow.linear_id_field.clone(),
+                party,
+            },
+        )
+        .await
     }
 
     async fn action(&self, request: &CreateContractActionRequest) -> Result<Decision, Stop> {
@@ -570,37 +552,49 @@ impl Processor {
                 argument: LedgerValue::Record(argument),
             },
         };
+        self.sequence_request(
+            submission,
+            &request.request_id,
+            name,
+            &linear_id,
+            true,
+            CommittedEgress::Action {
+                function_name: request.workflow_function_name.clone(),
+                parameters: request.parameters.clone(),
+                linear_id_field: workflow.linear_id_field.clone(),
+                prior,
+                party,
+            },
+        )
+        .await
+    }
+
+    /// The common tail of a create or an action: sequence the command in queue order and index its transaction, or
+    /// turn the ledger's refusal into the request's Failure (after its Submitted).
+    async fn sequence_request(
+        &self,
+        submission: Submission,
+        request_id: &str,
+        name: UpdateMessageName,
+        linear_id: &Uuid,
+        on_exercise: bool,
+        egress: CommittedEgress,
+    ) -> Result<Decision, Stop> {
         let submitted = EgressMessage::update(
             &self.settings.info,
             name,
-            &request.request_id,
-            &linear_id,
+            request_id,
+            linear_id,
             message_schema::egress::UpdateStatus::Submitted,
         );
         match self.sequence(submission).await {
             Ok(pending) => {
                 self.index_write()
                     .apply(pending.transaction(), &self.mapping);
-                Ok(Decision::Committing(Box::new(Commit {
-                    pending,
-                    egress: CommittedEgress::Action {
-                        function_name: request.workflow_function_name.clone(),
-                        parameters: request.parameters.clone(),
-                        linear_id_field: workflow.linear_id_field.clone(),
-                        prior,
-                        party,
-                    },
-                })))
+                Ok(Decision::Committing(Box::new(Commit { pending, egress })))
             }
             Err(failure) => self
-                .submit_failed(
-                    failure,
-                    &request.request_id,
-                    name,
-                    &linear_id,
-                    submitted,
-                    true,
-                )
+                .submit_failed(failure, request_id, name, linear_id, submitted, on_exercise)
                 .map(Decision::Egress),
         }
     }
