@@ -264,7 +264,7 @@ async fn final_state(dir: &Path) -> (BTreeMap<String, String>, HashMap<String, u
         })
         .collect();
     let mut effects: HashMap<String, usize> = HashMap::new();
-    for tx in ledger.transactions() {
+    for tx in ledger.transactions().unwrap() {
         assert!(
             tx.events
                 .iter()

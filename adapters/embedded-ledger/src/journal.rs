@@ -14,11 +14,13 @@
 //! a bad payload followed by more data, is corruption in the middle: start-up fails naming the ledger offset.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ledger_port::Transaction;
+use serde::Deserialize;
 
 const MAGIC: &[u8; 7] = b"CLEDGER";
 const VERSION: u8 = 1;
@@ -67,8 +69,50 @@ pub enum OpenError {
     },
 }
 
+/// Where one record's payload sits in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordLocation {
+    /// Byte position of the payload (after the record header).
+    pub position: u64,
+    pub length: u32,
+    /// CRC-32 of the payload, checked again when it is read back.
+    pub checksum: u32,
+}
+
+/// What replay needs of a transaction: its ids and its effects on the active contract set, in event order. Decoding
+/// only this skips building every payload.
+#[derive(Debug, Deserialize)]
+pub struct TransactionOutline {
+    pub update_id: String,
+    pub command_id: String,
+    pub offset: i64,
+    pub events: Vec<EventOutline>,
+}
+
+/// An event as replay sees it.
+#[derive(Debug, Deserialize)]
+pub enum EventOutline {
+    Created(ContractReference),
+    Archived(ContractReference),
+    Exercised(serde::de::IgnoredAny),
+}
+
+/// The contract an event is about.
+#[derive(Debug, Deserialize)]
+pub struct ContractReference {
+    pub contract_id: String,
+}
+
 /// Appends records (without syncing them).
 pub struct JournalWriter {
+    file: Arc<File>,
+    /// The file length: where the next record starts.
+    end: u64,
+}
+
+/// Reads records back by location. Records before the written end never change, so reads need no lock.
+#[derive(Clone)]
+pub struct JournalReader {
     file: Arc<File>,
 }
 
@@ -79,21 +123,38 @@ pub struct JournalSync {
     file: Arc<File>,
 }
 
-fn encode(tx: &Transaction) -> Vec<u8> {
+fn encode(tx: &Transaction) -> (Vec<u8>, u32) {
     let payload = serde_json::to_vec(tx).unwrap_or_default();
     let len = (payload.len() as u32).to_le_bytes();
+    let checksum = crc32fast::hash(&payload);
     let mut out = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
     out.extend_from_slice(&len);
     out.extend_from_slice(&crc32fast::hash(&len).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&checksum.to_le_bytes());
     out.extend_from_slice(&payload);
-    out
+    (out, checksum)
 }
 
 impl JournalWriter {
-    /// Appends one record. It is not durable until a [`JournalSync::sync`] that starts after this returns.
-    pub fn write(&mut self, transaction: &Transaction) -> std::io::Result<()> {
-        (&*self.file).write_all(&encode(transaction))
+    /// Appends one record and says where its payload is. It is not durable until a [`JournalSync::sync`] that
+    /// starts after this returns. After a failed write the file's end is unknown: the ledger stops writing.
+    pub fn write(&mut self, transaction: &Transaction) -> std::io::Result<RecordLocation> {
+        let (record, checksum) = encode(transaction);
+        (&*self.file).write_all(&record)?;
+        let location = RecordLocation {
+            position: self.end + RECORD_HEADER_LEN as u64,
+            length: (record.len() - RECORD_HEADER_LEN) as u32,
+            checksum,
+        };
+        self.end += record.len() as u64;
+        Ok(location)
+    }
+
+    /// A handle that reads this journal's records back.
+    pub fn reader(&self) -> JournalReader {
+        JournalReader {
+            file: Arc::clone(&self.file),
+        }
     }
 
     /// A handle that syncs this journal.
@@ -111,14 +172,56 @@ impl JournalSync {
     }
 }
 
-fn writer(file: File) -> JournalWriter {
-    JournalWriter {
-        file: Arc::new(file),
+impl JournalReader {
+    /// The transaction whose payload is at `location`, its checksum verified.
+    pub fn read(&self, location: RecordLocation) -> Result<Transaction, String> {
+        let mut payload = vec![0; location.length as usize];
+        self.file
+            .read_exact_at(&mut payload, location.position)
+            .map_err(|e| format!("cannot read byte {}: {e}", location.position))?;
+        if crc32fast::hash(&payload) != location.checksum {
+            return Err(format!(
+                "the record at byte {} changed on disk (checksum mismatch)",
+                location.position
+            ));
+        }
+        serde_json::from_slice(&payload).map_err(|e| {
+            format!(
+                "the record at byte {} is not a transaction: {e}",
+                location.position
+            )
+        })
     }
 }
 
-/// Opens (creating if needed) the journal, replays it, cuts a torn tail, and returns the writer and transactions.
-pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryReport), OpenError> {
+fn writer(file: File, end: u64) -> JournalWriter {
+    JournalWriter {
+        file: Arc::new(file),
+        end,
+    }
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at the end of the file.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Opens (creating if needed) the journal, replays it record by record into `on_record` (offsets 1, 2, … in
+/// order), cuts a torn tail, and returns the writer. Only a prefix of good records is ever handed over: a torn tail
+/// is found before anything after it would be.
+pub fn open(
+    path: &Path,
+    mut on_record: impl FnMut(RecordLocation, TransactionOutline),
+) -> Result<(JournalWriter, RecoveryReport), OpenError> {
     let io = |source| OpenError::Io {
         path: path.to_owned(),
         source,
@@ -132,39 +235,43 @@ pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryRep
         .create(true)
         .open(path)
         .map_err(io)?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(io)?;
-    if bytes.is_empty() {
+    let file_len = file.metadata().map_err(io)?.len();
+    if file_len == 0 {
         let mut header = MAGIC.to_vec();
         header.push(VERSION);
         file.write_all(&header).map_err(io)?;
         file.sync_all().map_err(io)?;
-        return Ok((writer(file), Vec::new(), RecoveryReport::default()));
+        return Ok((writer(file, HEADER_LEN), RecoveryReport::default()));
     }
-    if bytes.len() < HEADER_LEN as usize || &bytes[..7] != MAGIC || bytes[7] != VERSION {
+    let mut input = BufReader::with_capacity(1 << 20, &file);
+    let mut header = [0u8; HEADER_LEN as usize];
+    let header_len = read_up_to(&mut input, &mut header).map_err(io)?;
+    if header_len < HEADER_LEN as usize || &header[..7] != MAGIC || header[7] != VERSION {
         return Err(OpenError::BadHeader {
             path: path.to_owned(),
         });
     }
-    let mut transactions = Vec::new();
-    let mut pos = HEADER_LEN as usize;
+    let mut transactions: u64 = 0;
+    let mut pos = HEADER_LEN;
     let mut truncated_tail = None;
-    while pos < bytes.len() {
-        let offset = transactions.len() as i64 + 1;
+    let mut payload = Vec::new();
+    while pos < file_len {
+        let offset = transactions as i64 + 1;
         let corrupt = |reason: String| OpenError::CorruptJournal {
             path: path.to_owned(),
             offset,
-            byte_position: pos as u64,
+            byte_position: pos,
             reason,
         };
-        let rest = &bytes[pos..];
-        if rest.len() < RECORD_HEADER_LEN {
+        let mut record_header = [0u8; RECORD_HEADER_LEN];
+        let got = read_up_to(&mut input, &mut record_header).map_err(io)?;
+        if got < RECORD_HEADER_LEN {
             truncated_tail = Some(format!(
-                "record header cut short ({} of {RECORD_HEADER_LEN} bytes)",
-                rest.len()
+                "record header cut short ({got} of {RECORD_HEADER_LEN} bytes)"
             ));
             break;
         }
+        let rest = &record_header;
         let len_bytes: [u8; 4] = [rest[0], rest[1], rest[2], rest[3]];
         let header_crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         let payload_crc = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
@@ -172,30 +279,39 @@ pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryRep
             return Err(corrupt("record header checksum mismatch".to_owned()));
         }
         let len = u32::from_le_bytes(len_bytes) as usize;
-        let end = pos + RECORD_HEADER_LEN + len;
-        if end > bytes.len() {
+        let end = pos + (RECORD_HEADER_LEN + len) as u64;
+        if end > file_len {
             truncated_tail = Some(format!(
                 "record cut short ({} of {len} payload bytes)",
-                bytes.len() - pos - RECORD_HEADER_LEN
+                file_len - pos - RECORD_HEADER_LEN as u64
             ));
             break;
         }
-        let payload = &bytes[pos + RECORD_HEADER_LEN..end];
-        let valid = if crc32fast::hash(payload) != payload_crc {
+        payload.resize(len, 0);
+        input.read_exact(&mut payload).map_err(io)?;
+        let valid = if crc32fast::hash(&payload) != payload_crc {
             Err("payload checksum mismatch".to_owned())
         } else {
-            serde_json::from_slice::<Transaction>(payload)
+            serde_json::from_slice::<TransactionOutline>(&payload)
                 .map_err(|e| format!("payload is not a transaction: {e}"))
         };
         match valid {
-            Ok(tx) if tx.offset == offset => transactions.push(tx),
+            Ok(tx) if tx.offset == offset => {
+                let location = RecordLocation {
+                    position: pos + RECORD_HEADER_LEN as u64,
+                    length: len as u32,
+                    checksum: payload_crc,
+                };
+                on_record(location, tx);
+                transactions += 1;
+            }
             Ok(tx) => {
                 return Err(corrupt(format!(
                     "record holds offset {} where {offset} was expected",
                     tx.offset
                 )));
             }
-            Err(reason) if end == bytes.len() => {
+            Err(reason) if end == file_len => {
                 truncated_tail = Some(format!("last record: {reason}"));
                 break;
             }
@@ -203,19 +319,20 @@ pub fn open(path: &Path) -> Result<(JournalWriter, Vec<Transaction>, RecoveryRep
         }
         pos = end;
     }
+    drop(input);
     let mut report = RecoveryReport {
-        transactions: transactions.len() as u64,
+        transactions,
         truncated_tail: None,
     };
     if let Some(reason) = truncated_tail {
-        file.set_len(pos as u64).map_err(io)?;
+        file.set_len(pos).map_err(io)?;
         file.sync_all().map_err(io)?;
         file.seek(SeekFrom::End(0)).map_err(io)?;
         report.truncated_tail = Some(TruncatedTail {
-            byte_position: pos as u64,
-            bytes_cut: (bytes.len() - pos) as u64,
+            byte_position: pos,
+            bytes_cut: file_len - pos,
             reason,
         });
     }
-    Ok((writer(file), transactions, report))
+    Ok((writer(file, pos), report))
 }

@@ -13,8 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContracts, Event, Ledger, LedgerError, PendingCommit, RejectionReason, ServableLedger,
-    Submission, SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
+    ActiveContract, ActiveContractStream, ActiveContracts, Event, Ledger, LedgerError,
+    PendingCommit, RejectionReason, ServableLedger, Submission, SubmitOutcome, Transaction,
+    UpdateFilter, UpdateStream,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -23,8 +24,12 @@ use crate::catalog::TemplateCatalog;
 use crate::faults::FaultPlan;
 use crate::group_commit::{GroupCommit, advance};
 use crate::interpret::interpret;
-use crate::journal::{self, JournalWriter, OpenError, RecoveryReport};
-use crate::state::{State, broken_error};
+use crate::journal::{self, OpenError, RecoveryReport};
+use crate::state::{Creation, Replay, State, broken_error, created_event};
+use crate::transaction_log::Fetch;
+
+/// How many transactions a reader fetches per turn of the state lock.
+const READ_CHUNK: usize = 256;
 
 /// Where effective times come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +66,7 @@ struct Sequenced {
 impl EmbeddedLedger {
     /// An in-memory ledger.
     pub fn in_memory(catalog: TemplateCatalog, clock: Clock) -> Self {
-        Self::from_parts(catalog, clock, None, Vec::new())
+        Self::from_parts(catalog, clock, State::in_memory(), None)
     }
 
     /// A durable ledger over the journal at `path` (created if absent), replaying what it holds.
@@ -71,27 +76,29 @@ impl EmbeddedLedger {
         clock: Clock,
     ) -> Result<(Self, RecoveryReport), OpenError> {
         let path = path.to_owned();
-        let opened = tokio::task::spawn_blocking(move || journal::open(&path))
-            .await
-            .map_err(|e| OpenError::Io {
-                path: Default::default(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
-        let (writer, transactions, report) = opened;
-        Ok((
-            Self::from_parts(catalog, clock, Some(writer), transactions),
-            report,
-        ))
+        let opened = tokio::task::spawn_blocking(move || {
+            let mut replay = Replay::new();
+            let (writer, report) =
+                journal::open(&path, |location, outline| replay.record(location, outline))?;
+            let group = GroupCommit::new(writer.syncer());
+            let reader = writer.reader();
+            Ok::<_, OpenError>((replay.finish(writer, reader), group, report))
+        })
+        .await
+        .map_err(|e| OpenError::Io {
+            path: Default::default(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        let (state, group, report) = opened;
+        Ok((Self::from_parts(catalog, clock, state, Some(group)), report))
     }
 
     fn from_parts(
         catalog: TemplateCatalog,
         clock: Clock,
-        journal: Option<JournalWriter>,
-        replay: Vec<Transaction>,
+        state: State,
+        group: Option<GroupCommit>,
     ) -> Self {
-        let group = journal.as_ref().map(|j| GroupCommit::new(j.syncer()));
-        let state = State::new(journal, replay);
         let (end, _) = watch::channel(state.durable_end());
         Self {
             inner: Arc::new(Inner {
@@ -117,15 +124,17 @@ impl EmbeddedLedger {
 
     /// Number of active contracts as of the durable end.
     pub fn active_count(&self) -> usize {
-        self.inner
-            .lock()
-            .durable_active(&UpdateFilter::default())
-            .len()
+        self.inner.lock().durable_active().len()
     }
 
-    /// Every committed (durable) transaction in offset order (for tests and tools).
-    pub fn transactions(&self) -> Vec<Arc<Transaction>> {
-        self.inner.lock().durable_log().to_vec()
+    /// Every committed (durable) transaction in offset order (for tests and tools), read back from the journal
+    /// where they are no longer in memory.
+    pub fn transactions(&self) -> Result<Vec<Arc<Transaction>>, LedgerError> {
+        let fetches = {
+            let state = self.inner.lock();
+            state.durable_range(0, state.durable_end())
+        };
+        fetches.into_iter().map(Fetch::resolve).collect()
     }
 
     /// How many journal syncs have been started (0 without a journal). With group commit this stays below the
@@ -188,7 +197,7 @@ impl Inner {
             )
             .with_ledger_error("MISSING_FIELD"));
         }
-        if let Some(found) = state.by_command(&submission.command_id) {
+        if let Some(found) = state.by_command(&submission.command_id)? {
             return Ok(Sequenced {
                 transaction: found.transaction,
                 duplicate: true,
@@ -214,12 +223,16 @@ impl Inner {
         }
         let offset = state.written_end() + 1;
         let target = match &submission.command {
-            ledger_port::Command::Exercise { contract_id, .. } => state.active_created(contract_id),
+            ledger_port::Command::Exercise { contract_id, .. } => {
+                state.active_creation(contract_id)?
+            }
             ledger_port::Command::Create { .. } => None,
         };
         let events = interpret(
             &self.catalog,
-            target,
+            target
+                .as_ref()
+                .and_then(|(tx, node)| created_event(tx, *node)),
             &submission.command,
             &submission.act_as,
             &submission.command_id,
@@ -295,11 +308,47 @@ impl Ledger for EmbeddedLedger {
         &self,
         filter: &UpdateFilter,
     ) -> Result<ActiveContracts, LedgerError> {
-        let state = self.inner.lock();
+        let stream = self.active_contract_stream(filter).await?;
+        let contracts = stream.contracts.collect::<Vec<_>>().await;
         Ok(ActiveContracts {
-            offset: state.durable_end(),
-            contracts: state.durable_active(filter),
+            offset: stream.offset,
+            contracts: contracts.into_iter().collect::<Result<_, _>>()?,
         })
+    }
+
+    /// Lists where the active contracts are under the lock, then reads them a chunk at a time, from memory or the
+    /// journal, without holding it.
+    async fn active_contract_stream(
+        &self,
+        filter: &UpdateFilter,
+    ) -> Result<ActiveContractStream, LedgerError> {
+        let (offset, creations) = {
+            let state = self.inner.lock();
+            (state.durable_end(), state.durable_active())
+        };
+        let inner = Arc::clone(&self.inner);
+        let filter = filter.clone();
+        let chunks: Vec<Vec<Creation>> = creations
+            .chunks(READ_CHUNK)
+            .map(<[Creation]>::to_vec)
+            .collect();
+        let contracts = futures::stream::iter(chunks)
+            .map(move |chunk| read_active_chunk(&inner, &chunk, &filter))
+            .flat_map(|result| {
+                let items: Vec<Result<ActiveContract, LedgerError>> = match result {
+                    Ok(contracts) => contracts.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                futures::stream::iter(items)
+            })
+            .scan(false, |failed, item| {
+                // After an error the stream ends, as the port promises.
+                let next = (!*failed).then_some(item);
+                *failed = next.as_ref().is_some_and(Result::is_err);
+                futures::future::ready(next)
+            })
+            .boxed();
+        Ok(ActiveContractStream { offset, contracts })
     }
 
     /// The durable end. A broken ledger answers with its error instead, so a gateway waiting for the ledger to
@@ -338,20 +387,28 @@ impl Ledger for EmbeddedLedger {
             ),
             |(inner, mut receiver, mut cursor, filter, mut buffer)| async move {
                 loop {
-                    if let Some(tx) = buffer.pop_front() {
-                        return Some((Ok(tx), (inner, receiver, cursor, filter, buffer)));
+                    if let Some(item) = buffer.pop_front() {
+                        return Some((item, (inner, receiver, cursor, filter, buffer)));
                     }
-                    {
-                        let state = inner.lock();
-                        // Only durable transactions, a bounded chunk at a time so a large backlog does not hold
-                        // the lock long.
-                        let chunk = state.durable_range(cursor, cursor + 1024);
-                        for tx in chunk {
-                            if let Some(t) = filtered(tx, &filter) {
-                                buffer.push_back(t);
+                    if cursor == i64::MAX {
+                        return None;
+                    }
+                    // Only durable transactions, a bounded chunk at a time, read from the journal (where they are
+                    // no longer in memory) after letting go of the lock.
+                    let chunk = inner
+                        .lock()
+                        .durable_range(cursor, cursor + READ_CHUNK as i64);
+                    cursor += chunk.len() as i64;
+                    for fetch in chunk {
+                        match fetch.resolve() {
+                            Ok(tx) => buffer.extend(filtered(&tx, &filter).map(Ok)),
+                            Err(e) => {
+                                // The stream ends after an error: nothing after it is read.
+                                buffer.push_back(Err(e));
+                                cursor = i64::MAX;
+                                break;
                             }
                         }
-                        cursor += chunk.len() as i64;
                     }
                     if buffer.is_empty() {
                         let caught_up = *receiver.borrow_and_update() <= cursor;
@@ -387,18 +444,65 @@ impl ServableLedger for EmbeddedLedger {
         &self,
         update_id: &str,
     ) -> Result<Option<Transaction>, LedgerError> {
-        let state = self.inner.lock();
-        Ok(state.durable_by_update(update_id).map(|tx| (**tx).clone()))
+        let found = self.inner.lock().durable_by_update(update_id)?;
+        Ok(found.map(|tx| (*tx).clone()))
     }
 
     async fn transaction_by_offset(&self, offset: i64) -> Result<Option<Transaction>, LedgerError> {
-        let state = self.inner.lock();
-        Ok(usize::try_from(offset - 1)
-            .ok()
-            .and_then(|i| state.durable_at(i))
-            .map(|tx| (**tx).clone()))
+        let Ok(index) = usize::try_from(offset - 1) else {
+            return Ok(None);
+        };
+        let found = self.inner.lock().durable_at(index)?;
+        Ok(found.map(|tx| (*tx).clone()))
     }
+}
+
+/// Reads one chunk of active contracts: each creating transaction once, from memory or the journal, outside the
+/// lock; keeps those `filter` admits.
+fn read_active_chunk(
+    inner: &Inner,
+    chunk: &[Creation],
+    filter: &UpdateFilter,
+) -> Result<Vec<ActiveContract>, LedgerError> {
+    let fetches: Vec<(Creation, Option<Fetch>)> = {
+        let state = inner.lock();
+        let mut previous = None;
+        chunk
+            .iter()
+            .map(|creation| {
+                // Creations come sorted, so those of one transaction are neighbours: fetch it once.
+                let fetch = (previous != Some(creation.index)).then(|| state.fetch(creation.index));
+                previous = Some(creation.index);
+                (*creation, fetch.flatten())
+            })
+            .collect()
+    };
+    let mut contracts = Vec::with_capacity(chunk.len());
+    let mut current: Option<Arc<Transaction>> = None;
+    for (creation, fetch) in fetches {
+        if let Some(fetch) = fetch {
+            current = Some(fetch.resolve()?);
+        }
+        let Some(tx) = current
+            .as_ref()
+            .filter(|tx| tx.offset == creation.index as i64 + 1)
+        else {
+            continue;
+        };
+        if let Some(created) = created_event(tx, creation.node)
+            && filter.admits(&created.template_id)
+        {
+            contracts.push(ActiveContract {
+                created: created.clone(),
+                created_update_id: tx.update_id.clone(),
+            });
+        }
+    }
+    Ok(contracts)
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod journal_read_tests;

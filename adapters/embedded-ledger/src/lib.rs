@@ -6,10 +6,12 @@ mod catalog;
 mod condition;
 mod faults;
 mod group_commit;
+mod hash_index;
 mod interpret;
 mod journal;
 mod ledger;
 mod state;
+mod transaction_log;
 
 pub use catalog::{ChoiceKind, ChoiceSpec, FieldValue, Rule, TemplateCatalog, TemplateSpec};
 pub use condition::{CmpOp, Condition, ConditionError, Operand};

@@ -1,31 +1,46 @@
-//! The embedded ledger's in-memory state: the transaction log, the active contract set, the deduplication and
-//! update-id indexes, and where durability has reached.
+//! The embedded ledger's state: the transaction log, the active contract set, the deduplication and update-id
+//! indexes, and where durability has reached.
 //!
 //! Transactions are applied when they are *sequenced* (so the next command is interpreted on top of them), but
 //! readers are shown only the durable prefix of the log: `durable_end` is the offset up to which the journal has been
 //! synced. For the active contract set, each not-yet-durable transaction keeps the contracts it archived, so the set
 //! can be shown as of `durable_end` without copying it.
+//!
+//! The indexes hold log positions, not transactions: the active set maps a contract id to where its created event
+//! is, and command and update ids are kept as hashes ([`HashIndex`]). With a journal the log itself keeps only recent
+//! transactions in memory ([`TransactionLog`]), so memory grows by well under 200 bytes per active contract.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use ledger_port::{
-    ActiveContract, CreatedEvent, Event, LedgerError, RejectionReason, Transaction, UpdateFilter,
+use ledger_port::{CreatedEvent, Event, LedgerError, RejectionReason, Transaction};
+
+use crate::hash_index::HashIndex;
+use crate::journal::{
+    EventOutline, JournalReader, JournalWriter, RecordLocation, TransactionOutline,
 };
+use crate::transaction_log::{Fetch, TransactionLog};
 
-use crate::journal::JournalWriter;
+/// Where a contract's created event is: its transaction's log index and the event's index in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Creation {
+    pub index: usize,
+    pub node: u32,
+}
 
-/// A contract's creating transaction and the created event's index in it.
-type Creation = (Arc<Transaction>, usize);
+/// An event's effect on the active contract set.
+enum Effect<'a> {
+    Created(&'a str, u32),
+    Archived(&'a str),
+}
 
 /// Everything behind the ledger's one lock.
 pub(crate) struct State {
     /// Active contracts including those of sequenced, not yet durable transactions.
     active: HashMap<String, Creation>,
-    /// Every sequenced transaction; `log[i]` has offset `i + 1`.
-    log: Vec<Arc<Transaction>>,
-    by_command: HashMap<String, usize>,
-    by_update: HashMap<String, usize>,
+    log: TransactionLog,
+    by_command: HashIndex,
+    by_update: HashIndex,
     pub(crate) fault_attempts: HashMap<String, u32>,
     /// `None` for an in-memory ledger, where a transaction is "durable" as soon as it is sequenced.
     journal: Option<JournalWriter>,
@@ -43,26 +58,103 @@ pub(crate) struct Found {
     pub durable: bool,
 }
 
-impl State {
-    /// A state replaying `transactions` (already durable), appending new ones to `journal`.
-    pub fn new(journal: Option<JournalWriter>, transactions: Vec<Transaction>) -> Self {
-        let mut state = Self {
+/// Rebuilds a journaled ledger's state from the journal's records, one at a time.
+pub(crate) struct Replay {
+    active: HashMap<String, Creation>,
+    by_command: HashIndex,
+    by_update: HashIndex,
+    locations: Vec<RecordLocation>,
+}
+
+impl Replay {
+    pub fn new() -> Self {
+        Self {
             active: HashMap::new(),
-            log: Vec::with_capacity(transactions.len()),
-            by_command: HashMap::new(),
-            by_update: HashMap::new(),
+            by_command: HashIndex::default(),
+            by_update: HashIndex::default(),
+            locations: Vec::new(),
+        }
+    }
+
+    /// Applies the next record (offsets arrive in order).
+    pub fn record(&mut self, location: RecordLocation, outline: TransactionOutline) {
+        let index = self.locations.len();
+        let effects = outline
+            .events
+            .iter()
+            .enumerate()
+            .filter_map(|(node, event)| match event {
+                EventOutline::Created(c) => Some(Effect::Created(&c.contract_id, node as u32)),
+                EventOutline::Archived(a) => Some(Effect::Archived(&a.contract_id)),
+                EventOutline::Exercised(_) => None,
+            });
+        apply_effects(&mut self.active, index, effects);
+        self.by_command.insert(&outline.command_id, index);
+        self.by_update.insert(&outline.update_id, index);
+        self.locations.push(location);
+    }
+
+    /// The state, every replayed transaction durable, appending new ones to `journal`.
+    pub fn finish(self, writer: JournalWriter, reader: JournalReader) -> State {
+        let durable_end = self.locations.len() as i64;
+        State {
+            active: self.active,
+            log: TransactionLog::journaled(reader, self.locations),
+            by_command: self.by_command,
+            by_update: self.by_update,
             fault_attempts: HashMap::new(),
-            journal,
+            journal: Some(writer),
+            durable_end,
+            archived_after_durable: VecDeque::new(),
+            broken: None,
+        }
+    }
+}
+
+/// Applies one transaction's effects, in event order; returns the contracts it archived.
+fn apply_effects<'a>(
+    active: &mut HashMap<String, Creation>,
+    index: usize,
+    effects: impl Iterator<Item = Effect<'a>>,
+) -> Vec<(String, Creation)> {
+    let mut archived = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Created(contract_id, node) => {
+                active.insert(contract_id.to_owned(), Creation { index, node });
+            }
+            Effect::Archived(contract_id) => {
+                if let Some(creation) = active.remove(contract_id) {
+                    archived.push((contract_id.to_owned(), creation));
+                }
+            }
+        }
+    }
+    archived
+}
+
+/// The created event a creation points at.
+pub(crate) fn created_event(tx: &Transaction, node: u32) -> Option<&CreatedEvent> {
+    match tx.events.get(node as usize)? {
+        Event::Created(c) => Some(c),
+        _ => None,
+    }
+}
+
+impl State {
+    /// An empty in-memory state.
+    pub fn in_memory() -> Self {
+        Self {
+            active: HashMap::new(),
+            log: TransactionLog::in_memory(),
+            by_command: HashIndex::default(),
+            by_update: HashIndex::default(),
+            fault_attempts: HashMap::new(),
+            journal: None,
             durable_end: 0,
             archived_after_durable: VecDeque::new(),
             broken: None,
-        };
-        for tx in transactions {
-            state.apply(Arc::new(tx));
         }
-        state.durable_end = state.written_end();
-        state.archived_after_durable.clear();
-        state
     }
 
     /// The offset of the last sequenced transaction.
@@ -87,41 +179,68 @@ impl State {
         }
     }
 
-    /// The contract a command would exercise, whether or not its creation is durable yet.
-    pub fn active_created(&self, contract_id: &str) -> Option<&CreatedEvent> {
-        self.active
-            .get(contract_id)
-            .and_then(|(tx, i)| match &tx.events[*i] {
-                Event::Created(c) => Some(c),
-                _ => None,
-            })
+    /// The transaction holding the contract a command would exercise (whether or not its creation is durable yet),
+    /// with the created event's index in it.
+    pub fn active_creation(
+        &self,
+        contract_id: &str,
+    ) -> Result<Option<(Arc<Transaction>, u32)>, LedgerError> {
+        let Some(creation) = self.active.get(contract_id) else {
+            return Ok(None);
+        };
+        Ok(self.log.get(creation.index)?.map(|tx| (tx, creation.node)))
     }
 
     /// The transaction a command id produced, durable or not.
-    pub fn by_command(&self, command_id: &str) -> Option<Found> {
-        self.by_command.get(command_id).map(|&i| Found {
-            transaction: Arc::clone(&self.log[i]),
-            durable: (i as i64) < self.durable_end,
-        })
+    pub fn by_command(&self, command_id: &str) -> Result<Option<Found>, LedgerError> {
+        for index in self.by_command.candidates(command_id) {
+            if let Some(tx) = self.log.get(index)?
+                && tx.command_id == command_id
+            {
+                return Ok(Some(Found {
+                    transaction: tx,
+                    durable: (index as i64) < self.durable_end,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Writes the transaction to the journal (no sync) and applies it. Without a journal it is durable at once.
     /// A failed write breaks the ledger: the record may be half written, so nothing may be appended after it.
     pub fn sequence(&mut self, tx: Transaction) -> Result<Arc<Transaction>, LedgerError> {
-        if let Some(journal) = &mut self.journal
-            && let Err(e) = journal.write(&tx)
-        {
-            let why = format!("cannot write the journal: {e}");
-            self.set_broken(why.clone());
-            return Err(broken_error(&why));
-        }
+        let location = match &mut self.journal {
+            Some(journal) => match journal.write(&tx) {
+                Ok(location) => Some(location),
+                Err(e) => {
+                    let why = format!("cannot write the journal: {e}");
+                    self.set_broken(why.clone());
+                    return Err(broken_error(&why));
+                }
+            },
+            None => None,
+        };
         let tx = Arc::new(tx);
-        let archived = self.apply(Arc::clone(&tx));
+        let index = self.log.len();
+        let effects = tx
+            .events
+            .iter()
+            .enumerate()
+            .filter_map(|(node, event)| match event {
+                Event::Created(c) => Some(Effect::Created(&c.contract_id, node as u32)),
+                Event::Archived(a) => Some(Effect::Archived(&a.contract_id)),
+                Event::Exercised(_) => None,
+            });
+        let archived = apply_effects(&mut self.active, index, effects);
+        self.by_command.insert(&tx.command_id, index);
+        self.by_update.insert(&tx.update_id, index);
+        self.log.push(Arc::clone(&tx), location);
         if self.journal.is_some() {
             self.archived_after_durable.push_back(archived);
         } else {
             self.durable_end = self.written_end();
         }
+        self.log.forget_old(self.durable_end as usize);
         Ok(tx)
     }
 
@@ -131,93 +250,77 @@ impl State {
             self.archived_after_durable.pop_front();
             self.durable_end += 1;
         }
+        self.log.forget_old(self.durable_end as usize);
     }
 
     /// The durable transaction at a 0-based log index.
-    pub fn durable_at(&self, index: usize) -> Option<&Arc<Transaction>> {
-        ((index as i64) < self.durable_end)
-            .then(|| self.log.get(index))
-            .flatten()
+    pub fn durable_at(&self, index: usize) -> Result<Option<Arc<Transaction>>, LedgerError> {
+        if (index as i64) < self.durable_end {
+            self.log.get(index)
+        } else {
+            Ok(None)
+        }
     }
 
     /// The durable transaction with this update id.
-    pub fn durable_by_update(&self, update_id: &str) -> Option<&Arc<Transaction>> {
-        self.by_update
-            .get(update_id)
-            .and_then(|&i| self.durable_at(i))
+    pub fn durable_by_update(
+        &self,
+        update_id: &str,
+    ) -> Result<Option<Arc<Transaction>>, LedgerError> {
+        for index in self.by_update.candidates(update_id) {
+            if let Some(tx) = self.durable_at(index)?
+                && tx.update_id == update_id
+            {
+                return Ok(Some(tx));
+            }
+        }
+        Ok(None)
     }
 
-    /// Durable transactions with offsets in `(from_exclusive, to_inclusive]`, clamped to the durable end.
-    pub fn durable_range(&self, from_exclusive: i64, to_inclusive: i64) -> &[Arc<Transaction>] {
+    /// How to get the durable transactions with offsets in `(from_exclusive, to_inclusive]`, clamped to the durable
+    /// end; resolve them after letting go of the lock.
+    pub fn durable_range(&self, from_exclusive: i64, to_inclusive: i64) -> Vec<Fetch> {
         let to = to_inclusive.min(self.durable_end).max(0) as usize;
         let from = (from_exclusive.max(0) as usize).min(to);
-        &self.log[from..to]
+        (from..to).filter_map(|i| self.log.fetch(i)).collect()
     }
 
-    /// Every durable transaction in offset order.
-    pub fn durable_log(&self) -> &[Arc<Transaction>] {
-        &self.log[..self.durable_end as usize]
-    }
-
-    /// The active contracts admitted by `filter` as of the durable end: contracts created after it are left out and
-    /// contracts archived after it are put back.
-    pub fn durable_active(&self, filter: &UpdateFilter) -> Vec<ActiveContract> {
-        let mut created_after: HashSet<&str> = HashSet::new();
-        let mut archived_after: HashMap<&str, &Creation> = HashMap::new();
-        for (tx, archived) in self.log[self.durable_end as usize..]
-            .iter()
-            .zip(&self.archived_after_durable)
-        {
-            for event in &tx.events {
-                if let Event::Created(c) = event {
-                    created_after.insert(&c.contract_id);
-                }
-            }
-            for (id, creation) in archived {
-                archived_after.insert(id.as_str(), creation);
-            }
+    /// Where the active contracts' created events are as of the durable end, in (offset, node) order: contracts
+    /// created after it are left out and contracts archived after it are put back.
+    pub fn durable_active(&self) -> Vec<Creation> {
+        let durable = self.durable_end as usize;
+        let mut archived_after: HashSet<Creation> = HashSet::new();
+        for archived in &self.archived_after_durable {
+            archived_after.extend(archived.iter().map(|(_, creation)| *creation));
         }
-        let visible = self
+        let mut creations: Vec<Creation> = self
             .active
-            .iter()
-            .map(|(id, c)| (id.as_str(), c))
-            .chain(archived_after.iter().map(|(id, c)| (*id, *c)))
-            .filter(|(id, _)| !created_after.contains(id));
-        let mut contracts: Vec<ActiveContract> = visible
-            .filter_map(|(_, (tx, i))| match &tx.events[*i] {
-                Event::Created(c) if filter.admits(&c.template_id) => Some(ActiveContract {
-                    created: c.clone(),
-                    created_update_id: tx.update_id.clone(),
-                }),
-                _ => None,
-            })
+            .values()
+            .copied()
+            .chain(archived_after)
+            .filter(|c| c.index < durable)
             .collect();
-        contracts.sort_by_key(|c| (c.created.offset, c.created.node_id));
-        contracts
+        creations.sort_unstable();
+        creations.dedup();
+        creations
     }
 
-    /// Applies a transaction to the in-memory state; returns the contracts it archived.
-    fn apply(&mut self, tx: Arc<Transaction>) -> Vec<(String, Creation)> {
-        let index = self.log.len();
-        let mut archived = Vec::new();
-        for (i, event) in tx.events.iter().enumerate() {
-            match event {
-                Event::Created(c) => {
-                    self.active
-                        .insert(c.contract_id.clone(), (Arc::clone(&tx), i));
-                }
-                Event::Archived(a) => {
-                    if let Some(creation) = self.active.remove(&a.contract_id) {
-                        archived.push((a.contract_id.clone(), creation));
-                    }
-                }
-                Event::Exercised(_) => {}
-            }
-        }
-        self.by_command.insert(tx.command_id.clone(), index);
-        self.by_update.insert(tx.update_id.clone(), index);
-        self.log.push(tx);
-        archived
+    /// Keeps at most `window` durable transactions in memory (journal only), so tests can reach the journal reads.
+    #[cfg(test)]
+    pub fn set_recent_window(&mut self, window: usize) {
+        self.log.set_window(window);
+        self.log.forget_old(self.durable_end as usize);
+    }
+
+    /// How many transactions are held in memory.
+    #[cfg(test)]
+    pub fn transactions_in_memory(&self) -> usize {
+        self.log.in_memory_count()
+    }
+
+    /// How to get the transaction at a log index (for creations listed by [`State::durable_active`]).
+    pub fn fetch(&self, index: usize) -> Option<Fetch> {
+        self.log.fetch(index)
     }
 }
 

@@ -426,6 +426,7 @@ async fn the_journal_round_trips_state_ids_and_deduplication() {
     );
     assert_eq!(
         l.transactions()
+            .expect("read the log")
             .iter()
             .map(|t| t.update_id.clone())
             .collect::<Vec<_>>(),
@@ -545,6 +546,11 @@ async fn concurrent_submits_all_commit_and_replay() {
     drop(l);
     let (l, report) = journaled(&path).await;
     assert_eq!(report.transactions, 100);
-    let offsets: Vec<i64> = l.transactions().iter().map(|t| t.offset).collect();
+    let offsets: Vec<i64> = l
+        .transactions()
+        .expect("read the log")
+        .iter()
+        .map(|t| t.offset)
+        .collect();
     assert_eq!(offsets, (1..=100).collect::<Vec<_>>());
 }

@@ -16,10 +16,19 @@ pub use model::{
 };
 pub use pending::PendingCommit;
 
+use futures::StreamExt;
 use futures::stream::BoxStream;
 
 /// A stream of committed transactions in offset order; it ends only on error or when the ledger shuts down.
 pub type UpdateStream = BoxStream<'static, Result<Transaction, LedgerError>>;
+
+/// The active contract set at an offset, handed out one contract at a time: a large set (100,000 contracts and
+/// their payloads) need never be held whole by the ledger or the reader.
+pub struct ActiveContractStream {
+    pub offset: i64,
+    /// The contracts in the order [`Ledger::active_contracts`] lists them; ends after the last (or an error).
+    pub contracts: BoxStream<'static, Result<ActiveContract, LedgerError>>,
+}
 
 /// A ledger the gateway can submit commands to and watch.
 #[async_trait::async_trait]
@@ -46,6 +55,19 @@ pub trait Ledger: Send + Sync {
     /// The active contracts matching `filter` at the current ledger end, with that offset.
     async fn active_contracts(&self, filter: &UpdateFilter)
     -> Result<ActiveContracts, LedgerError>;
+
+    /// The same set as [`Ledger::active_contracts`], as a stream. The default collects the whole set first; a
+    /// ledger that can hand contracts out as it reads them overrides it.
+    async fn active_contract_stream(
+        &self,
+        filter: &UpdateFilter,
+    ) -> Result<ActiveContractStream, LedgerError> {
+        let acs = self.active_contracts(filter).await?;
+        Ok(ActiveContractStream {
+            offset: acs.offset,
+            contracts: futures::stream::iter(acs.contracts.into_iter().map(Ok)).boxed(),
+        })
+    }
 
     /// The offset of the last committed transaction (0 for an empty ledger).
     async fn ledger_end(&self) -> Result<i64, LedgerError>;

@@ -11,11 +11,11 @@ use ledger_port::{
 use super::*;
 use crate::catalog::{ChoiceKind, ChoiceSpec, TemplateSpec};
 
-fn template() -> TemplateId {
+pub(super) fn template() -> TemplateId {
     TemplateId::parse("Cold:Shipment").expect("template id")
 }
 
-fn catalog() -> TemplateCatalog {
+pub(super) fn catalog() -> TemplateCatalog {
     TemplateCatalog {
         templates: vec![TemplateSpec {
             id: template(),
@@ -33,7 +33,7 @@ fn catalog() -> TemplateCatalog {
     }
 }
 
-fn create(command_id: &str) -> Submission {
+pub(super) fn create(command_id: &str) -> Submission {
     Submission {
         command_id: command_id.into(),
         act_as: vec!["Op".into()],
@@ -44,7 +44,7 @@ fn create(command_id: &str) -> Submission {
     }
 }
 
-fn exercise(command_id: &str, contract_id: &str) -> Submission {
+pub(super) fn exercise(command_id: &str, contract_id: &str) -> Submission {
     Submission {
         command_id: command_id.into(),
         act_as: vec!["Op".into()],
@@ -57,7 +57,7 @@ fn exercise(command_id: &str, contract_id: &str) -> Submission {
     }
 }
 
-fn created_id(tx: &Transaction) -> String {
+pub(super) fn created_id(tx: &Transaction) -> String {
     tx.events
         .iter()
         .rev()
@@ -68,7 +68,7 @@ fn created_id(tx: &Transaction) -> String {
         .expect("a created event")
 }
 
-async fn journaled() -> (tempfile::TempDir, EmbeddedLedger) {
+pub(super) async fn journaled() -> (tempfile::TempDir, EmbeddedLedger) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (ledger, _) =
         EmbeddedLedger::open(&dir.path().join("ledger.log"), catalog(), Clock::Fixed(0))
@@ -78,7 +78,7 @@ async fn journaled() -> (tempfile::TempDir, EmbeddedLedger) {
 }
 
 /// The offsets a stream yields within `wait`.
-async fn drain(stream: &mut UpdateStream, wait: Duration) -> Vec<i64> {
+pub(super) async fn drain(stream: &mut UpdateStream, wait: Duration) -> Vec<i64> {
     let mut offsets = vec![];
     while let Ok(Some(Ok(tx))) = tokio::time::timeout(wait, stream.next()).await {
         offsets.push(tx.offset);
@@ -86,7 +86,7 @@ async fn drain(stream: &mut UpdateStream, wait: Duration) -> Vec<i64> {
     offsets
 }
 
-async fn active_ids(ledger: &EmbeddedLedger) -> Vec<String> {
+pub(super) async fn active_ids(ledger: &EmbeddedLedger) -> Vec<String> {
     ledger
         .active_contracts(&UpdateFilter::default())
         .await
@@ -216,7 +216,10 @@ async fn readers_see_a_transaction_only_once_it_is_durable() {
     );
     let mut active = active_ids(&ledger).await;
     active.sort();
-    let mut expected = vec![created_id(&ledger.transactions()[1]), successor];
+    let mut expected = vec![
+        created_id(&ledger.transactions().expect("read the log")[1]),
+        successor,
+    ];
     expected.sort();
     assert_eq!(active, expected);
 }

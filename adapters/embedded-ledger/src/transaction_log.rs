@@ -1,0 +1,149 @@
+//! The ledger's sequenced transactions: all in memory for an in-memory ledger; with a journal, only the most recent
+//! ones (and every one not yet durable) in memory and the rest read back from the journal when asked for.
+//!
+//! Keeping the whole log in memory cost about 2.5 KB per transaction and made start-up decode every payload; with a
+//! journal the log costs a [`RecordLocation`] per transaction. The recent window serves what is asked for most: the
+//! contracts the next commands exercise, and update streams that keep up with the ledger end.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ledger_port::{LedgerError, RejectionReason, Transaction};
+
+use crate::journal::{JournalReader, RecordLocation};
+
+/// How many durable transactions stay in memory behind the durable end (journal only).
+const RECENT_WINDOW: usize = 4096;
+
+/// See the module docs. Indexes are 0-based: index `i` holds offset `i + 1`.
+pub(crate) struct TransactionLog {
+    /// `None`: an in-memory ledger, whose `recent` holds every transaction.
+    journal: Option<JournalReader>,
+    /// With a journal, where every transaction's record is.
+    locations: Vec<RecordLocation>,
+    /// The transactions from index `first_recent` on.
+    recent: VecDeque<Arc<Transaction>>,
+    first_recent: usize,
+    /// [`RECENT_WINDOW`]; tests make it small to exercise the journal reads.
+    window: usize,
+}
+
+/// A transaction to hand out: in memory already, or to be read from the journal (outside the state lock).
+pub(crate) enum Fetch {
+    Ready(Arc<Transaction>),
+    Read {
+        journal: JournalReader,
+        location: RecordLocation,
+        offset: i64,
+    },
+}
+
+impl Fetch {
+    /// The transaction, reading it from the journal if needed.
+    pub fn resolve(self) -> Result<Arc<Transaction>, LedgerError> {
+        match self {
+            Fetch::Ready(tx) => Ok(tx),
+            Fetch::Read {
+                journal,
+                location,
+                offset,
+            } => journal
+                .read(location)
+                .map(Arc::new)
+                .map_err(|why| unreadable(offset, &why)),
+        }
+    }
+}
+
+/// The error for a journal record that cannot be read back (the disk failed or the file was changed under us).
+fn unreadable(offset: i64, why: &str) -> LedgerError {
+    LedgerError::configuration(
+        RejectionReason::Internal,
+        format!("the embedded ledger cannot read offset {offset} back from its journal: {why}"),
+    )
+    .with_ledger_error("JOURNAL_FAILED")
+}
+
+impl TransactionLog {
+    /// A log held wholly in memory.
+    pub fn in_memory() -> Self {
+        Self {
+            journal: None,
+            locations: Vec::new(),
+            recent: VecDeque::new(),
+            first_recent: 0,
+            window: RECENT_WINDOW,
+        }
+    }
+
+    /// A log backed by a journal; `locations` are the records replayed from it.
+    pub fn journaled(journal: JournalReader, locations: Vec<RecordLocation>) -> Self {
+        let first_recent = locations.len();
+        Self {
+            journal: Some(journal),
+            locations,
+            recent: VecDeque::new(),
+            first_recent,
+            window: RECENT_WINDOW,
+        }
+    }
+
+    /// Number of sequenced transactions.
+    pub fn len(&self) -> usize {
+        self.first_recent + self.recent.len()
+    }
+
+    /// Appends a sequenced transaction (`location`: its journal record, when there is a journal).
+    pub fn push(&mut self, tx: Arc<Transaction>, location: Option<RecordLocation>) {
+        if let Some(location) = location {
+            self.locations.push(location);
+        }
+        self.recent.push_back(tx);
+    }
+
+    /// Lets go of in-memory copies that are durable (`durable_len` transactions are) and older than the recent
+    /// window. An in-memory ledger keeps everything: it has nowhere to read them back from.
+    pub fn forget_old(&mut self, durable_len: usize) {
+        if self.journal.is_none() {
+            return;
+        }
+        while self.recent.len() > self.window && self.first_recent < durable_len {
+            self.recent.pop_front();
+            self.first_recent += 1;
+        }
+    }
+
+    /// Keeps at most `window` durable transactions in memory from now on.
+    #[cfg(test)]
+    pub fn set_window(&mut self, window: usize) {
+        self.window = window;
+    }
+
+    /// How many transactions are held in memory.
+    #[cfg(test)]
+    pub fn in_memory_count(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// How to get the transaction at `index` (`None` past the end).
+    pub fn fetch(&self, index: usize) -> Option<Fetch> {
+        if index >= self.first_recent {
+            return self
+                .recent
+                .get(index - self.first_recent)
+                .map(|tx| Fetch::Ready(Arc::clone(tx)));
+        }
+        let journal = self.journal.as_ref()?;
+        let location = *self.locations.get(index)?;
+        Some(Fetch::Read {
+            journal: journal.clone(),
+            location,
+            offset: index as i64 + 1,
+        })
+    }
+
+    /// The transaction at `index`, read from the journal if it is not in memory.
+    pub fn get(&self, index: usize) -> Result<Option<Arc<Transaction>>, LedgerError> {
+        self.fetch(index).map(Fetch::resolve).transpose()
+    }
+}
