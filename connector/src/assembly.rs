@@ -54,7 +54,14 @@ pub async fn assemble(
         outcomes,
         settings,
     ));
+    let started = std::time::Instant::now();
     let index_offset = processor.load_index().await.map_err(AssemblyError::Index)?;
+    tracing::info!(
+        lineages = processor.index().read().map(|i| i.len()).unwrap_or(0),
+        offset = index_offset,
+        took_ms = started.elapsed().as_millis() as u64,
+        "contract index loaded from the active contracts"
+    );
     Ok(Assembly {
         processor,
         opened,

@@ -3,23 +3,29 @@
 //! A lineage's contract id changes with every consuming choice; the linear id, a payload field, does not. The index
 //! is loaded from the ledger's active contract set at start and kept current from every transaction the gateway
 //! sees (its own and, through the observer, everyone else's).
+//!
+//! It is sized for 100,000 and more lineages: payloads are kept postcard-encoded ([`CompactRecord`]), a contract id
+//! is stored once for both maps, and template ids are shared.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ledger_port::{ActiveContracts, CreatedEvent, Event, TemplateId, Transaction};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use ledger_port::{ActiveContract, CreatedEvent, Event, LedgerError, TemplateId, Transaction};
 use message_schema::value::{LedgerValue, Record};
 use uuid::Uuid;
 
+use crate::compact_record::CompactRecord;
 use crate::mapping::WorkflowMapping;
 
 /// The current contract of one lineage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedContract {
     pub linear_id: Uuid,
-    pub contract_id: String,
-    pub template_id: TemplateId,
-    pub payload: Arc<Record>,
+    pub contract_id: Arc<str>,
+    pub template_id: Arc<TemplateId>,
+    pub payload: CompactRecord,
     /// The update id of the transaction that created this contract.
     pub update_id: String,
 }
@@ -28,17 +34,23 @@ pub struct IndexedContract {
 #[derive(Debug, Default)]
 pub struct ContractIndex {
     by_linear_id: HashMap<Uuid, IndexedContract>,
-    linear_by_contract: HashMap<String, Uuid>,
+    linear_by_contract: HashMap<Arc<str>, Uuid>,
+    /// The distinct template ids seen, shared by every contract of a template.
+    templates: Vec<Arc<TemplateId>>,
 }
 
 impl ContractIndex {
-    /// An index of the given active contract set.
-    pub fn from_active_contracts(acs: &ActiveContracts, mapping: &WorkflowMapping) -> Self {
+    /// An index of an active contract set, read as it streams in (the set is never held whole).
+    pub async fn from_active_contracts(
+        mut contracts: BoxStream<'static, Result<ActiveContract, LedgerError>>,
+        mapping: &WorkflowMapping,
+    ) -> Result<Self, LedgerError> {
         let mut index = Self::default();
-        for active in &acs.contracts {
+        while let Some(active) = contracts.next().await {
+            let active = active?;
             index.insert_created(&active.created, &active.created_update_id, mapping);
         }
-        index
+        Ok(index)
     }
 
     /// The current contract of a lineage.
@@ -66,11 +78,13 @@ impl ContractIndex {
         for event in &tx.events {
             match event {
                 Event::Archived(archived) => {
-                    if let Some(linear_id) = self.linear_by_contract.remove(&archived.contract_id)
+                    if let Some(linear_id) = self
+                        .linear_by_contract
+                        .remove(archived.contract_id.as_str())
                         && self
                             .by_linear_id
                             .get(&linear_id)
-                            .is_some_and(|c| c.contract_id == archived.contract_id)
+                            .is_some_and(|c| *c.contract_id == *archived.contract_id)
                     {
                         self.by_linear_id.remove(&linear_id);
                     }
@@ -94,21 +108,39 @@ impl ContractIndex {
         else {
             return;
         };
+        let payload = match CompactRecord::encode(&created.arguments) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(contract_id = %created.contract_id, error = %e, "contract left out of the index");
+                return;
+            }
+        };
         if let Some(previous) = self.by_linear_id.get(&linear_id) {
             self.linear_by_contract.remove(&previous.contract_id);
         }
+        let contract_id: Arc<str> = Arc::from(created.contract_id.as_str());
         self.linear_by_contract
-            .insert(created.contract_id.clone(), linear_id);
+            .insert(Arc::clone(&contract_id), linear_id);
+        let template_id = self.shared_template(&created.template_id);
         self.by_linear_id.insert(
             linear_id,
             IndexedContract {
                 linear_id,
-                contract_id: created.contract_id.clone(),
-                template_id: created.template_id.clone(),
-                payload: Arc::new(created.arguments.clone()),
+                contract_id,
+                template_id,
+                payload,
                 update_id: update_id.to_owned(),
             },
         );
+    }
+
+    fn shared_template(&mut self, template_id: &TemplateId) -> Arc<TemplateId> {
+        if let Some(shared) = self.templates.iter().find(|t| ***t == *template_id) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(template_id.clone());
+        self.templates.push(Arc::clone(&shared));
+        shared
     }
 }
 

@@ -44,17 +44,19 @@ pub async fn open_ledger(
             let (ledger, recovery_note) = match &embedded.journal {
                 None => (EmbeddedLedger::in_memory(catalog, clock), None),
                 Some(path) => {
+                    let started = std::time::Instant::now();
                     let (ledger, report) = EmbeddedLedger::open(path, catalog, clock)
                         .await
                         .map_err(|e| LedgerOpenError::Journal(e.to_string()))?;
+                    let took = started.elapsed().as_millis();
                     let note = match &report.truncated_tail {
                         Some(tail) => format!(
-                            "journal {}: replayed {} transactions; cut a torn tail: {tail:?}",
+                            "journal {}: replayed {} transactions in {took} ms; cut a torn tail: {tail:?}",
                             path.display(),
                             report.transactions
                         ),
                         None => format!(
-                            "journal {}: replayed {} transactions",
+                            "journal {}: replayed {} transactions in {took} ms",
                             path.display(),
                             report.transactions
                         ),

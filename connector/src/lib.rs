@@ -5,6 +5,7 @@
 
 pub mod assembly;
 pub mod cli;
+pub mod compact_record;
 pub mod config;
 pub mod contract_index;
 pub mod encoded_egress;

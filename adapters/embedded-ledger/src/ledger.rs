@@ -26,7 +26,7 @@ use crate::group_commit::{GroupCommit, advance};
 use crate::interpret::interpret;
 use crate::journal::{self, OpenError, RecoveryReport};
 use crate::state::{Creation, Replay, State, broken_error, created_event};
-use crate::transaction_log::Fetch;
+use crate::transaction_log::{Fetch, resolve_all};
 
 /// How many transactions a reader fetches per turn of the state lock.
 const READ_CHUNK: usize = 256;
@@ -317,7 +317,8 @@ impl Ledger for EmbeddedLedger {
     }
 
     /// Lists where the active contracts are under the lock, then reads them a chunk at a time, from memory or the
-    /// journal, without holding it.
+    /// journal, without holding it, on a blocking thread a few chunks ahead of the reader (so decoding the journal
+    /// and the reader's own work overlap).
     async fn active_contract_stream(
         &self,
         filter: &UpdateFilter,
@@ -328,26 +329,34 @@ impl Ledger for EmbeddedLedger {
         };
         let inner = Arc::clone(&self.inner);
         let filter = filter.clone();
-        let chunks: Vec<Vec<Creation>> = creations
-            .chunks(READ_CHUNK)
-            .map(<[Creation]>::to_vec)
-            .collect();
-        let contracts = futures::stream::iter(chunks)
-            .map(move |chunk| read_active_chunk(&inner, &chunk, &filter))
-            .flat_map(|result| {
-                let items: Vec<Result<ActiveContract, LedgerError>> = match result {
-                    Ok(contracts) => contracts.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                };
-                futures::stream::iter(items)
-            })
-            .scan(false, |failed, item| {
-                // After an error the stream ends, as the port promises.
-                let next = (!*failed).then_some(item);
-                *failed = next.as_ref().is_some_and(Result::is_err);
-                futures::future::ready(next)
-            })
-            .boxed();
+        let (chunks, receiver) = tokio::sync::mpsc::channel(4);
+        tokio::task::spawn_blocking(move || {
+            for chunk in creations.chunks(READ_CHUNK) {
+                let read = read_active_chunk(&inner, chunk, &filter);
+                let failed = read.is_err();
+                // A closed channel means the reader went away: stop reading.
+                if chunks.blocking_send(read).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let contracts = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (chunk, receiver))
+        })
+        .flat_map(|result| {
+            let items: Vec<Result<ActiveContract, LedgerError>> = match result {
+                Ok(contracts) => contracts.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(items)
+        })
+        .scan(false, |failed, item| {
+            // After an error the stream ends, as the port promises.
+            let next = (!*failed).then_some(item);
+            *failed = next.as_ref().is_some_and(Result::is_err);
+            futures::future::ready(next)
+        })
+        .boxed();
         Ok(ActiveContractStream { offset, contracts })
     }
 
@@ -399,8 +408,8 @@ impl Ledger for EmbeddedLedger {
                         .lock()
                         .durable_range(cursor, cursor + READ_CHUNK as i64);
                     cursor += chunk.len() as i64;
-                    for fetch in chunk {
-                        match fetch.resolve() {
+                    for fetch in resolve_all(chunk) {
+                        match fetch {
                             Ok(tx) => buffer.extend(filtered(&tx, &filter).map(Ok)),
                             Err(e) => {
                                 // The stream ends after an error: nothing after it is read.
@@ -477,11 +486,13 @@ fn read_active_chunk(
             })
             .collect()
     };
+    let starts: Vec<(Creation, bool)> = fetches.iter().map(|(c, f)| (*c, f.is_some())).collect();
+    let mut read = resolve_all(fetches.into_iter().filter_map(|(_, f)| f).collect()).into_iter();
     let mut contracts = Vec::with_capacity(chunk.len());
     let mut current: Option<Arc<Transaction>> = None;
-    for (creation, fetch) in fetches {
-        if let Some(fetch) = fetch {
-            current = Some(fetch.resolve()?);
+    for (creation, starts_transaction) in starts {
+        if starts_transaction {
+            current = read.next().transpose()?;
         }
         let Some(tx) = current
             .as_ref()

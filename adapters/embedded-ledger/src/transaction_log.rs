@@ -55,6 +55,37 @@ impl Fetch {
     }
 }
 
+/// Resolves many fetches, reading records that sit together in the journal in one go; results in order.
+pub(crate) fn resolve_all(fetches: Vec<Fetch>) -> Vec<Result<Arc<Transaction>, LedgerError>> {
+    let mut out: Vec<Option<Result<Arc<Transaction>, LedgerError>>> =
+        Vec::with_capacity(fetches.len());
+    let mut reads: Vec<(usize, i64, RecordLocation)> = Vec::new();
+    let mut journal = None;
+    for fetch in fetches {
+        match fetch {
+            Fetch::Ready(tx) => out.push(Some(Ok(tx))),
+            Fetch::Read {
+                journal: reader,
+                location,
+                offset,
+            } => {
+                reads.push((out.len(), offset, location));
+                journal.get_or_insert(reader);
+                out.push(None);
+            }
+        }
+    }
+    if let Some(journal) = journal {
+        let locations: Vec<RecordLocation> = reads.iter().map(|(_, _, l)| *l).collect();
+        for ((slot, offset, _), read) in reads.iter().zip(journal.read_many(&locations)) {
+            out[*slot] = Some(read.map(Arc::new).map_err(|why| unreadable(*offset, &why)));
+        }
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(unreadable(0, "not read"))))
+        .collect()
+}
+
 /// The error for a journal record that cannot be read back (the disk failed or the file was changed under us).
 fn unreadable(offset: i64, why: &str) -> LedgerError {
     LedgerError::configuration(

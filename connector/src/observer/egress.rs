@@ -68,9 +68,21 @@ pub fn transaction_egress(
                     &tx.update_id,
                     position as u32 + 1,
                 ));
-                let payload = match (&successor, prior) {
+                let prior_payload = match (&successor, prior) {
+                    (Some((l, _)), _) if *l == linear_id => None,
+                    (_, Some(p)) => match p.payload.decode() {
+                        Ok(decoded) => Some(decoded),
+                        Err(e) => {
+                            // A bug (this process encoded the bytes): leave the Contract message out, say so.
+                            tracing::error!(update_id = %tx.update_id, error = %e, "Contract message left out");
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                let payload = match (&successor, &prior_payload) {
                     (Some((l, c)), _) if *l == linear_id => Some(&c.arguments),
-                    (_, Some(p)) => Some(p.payload.as_ref()),
+                    (_, Some(decoded)) => Some(decoded),
                     _ => None,
                 };
                 if let Some(payload) = payload {

@@ -205,16 +205,17 @@ impl Observer {
 
     /// Publishes every active contract once; returns the offset the sweep was taken at.
     async fn sweep(&self, publisher: &Publisher) -> Result<i64, String> {
-        let acs = self
+        let mut acs = self
             .processor
             .ledger()
-            .active_contracts(&self.processor.update_filter())
+            .active_contract_stream(&self.processor.update_filter())
             .await
             .map_err(|e| e.to_string())?;
         let info = self.processor.info().clone();
         let mut confirms = Vec::new();
-        for active in &acs.contracts {
-            if let Some(message) = sweep_egress(&info, self.processor.mapping(), active) {
+        while let Some(active) = acs.contracts.next().await {
+            let active = active.map_err(|e| e.to_string())?;
+            if let Some(message) = sweep_egress(&info, self.processor.mapping(), &active) {
                 let egress = EncodedEgress::encode(
                     &message,
                     &format!("sweep:{}", active.created.contract_id),

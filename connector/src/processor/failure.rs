@@ -43,6 +43,16 @@ pub fn mapping_failure(error: &MappingError) -> FailureDetails {
     }
 }
 
+/// The Failure details for a fault inside the gateway (a bug, not the request's or the ledger's doing).
+pub fn internal_failure(error: &dyn std::error::Error) -> FailureDetails {
+    FailureDetails {
+        code: ErrorCode::Internal,
+        message: format!("the gateway failed internally: {error}"),
+        field: None,
+        ledger_error: None,
+    }
+}
+
 /// The Failure details once transient retries are exhausted.
 pub fn unavailable_failure(error: &LedgerError, attempts: u32) -> FailureDetails {
     FailureDetails {

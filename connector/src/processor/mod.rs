@@ -32,7 +32,7 @@ use message_schema::properties::flatten;
 use message_schema::value::{LedgerValue, Record};
 use uuid::Uuid;
 
-pub use failure::{ledger_failure, mapping_failure, unavailable_failure};
+pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
 pub use request_ids::{COMMAND_ID_PREFIX, command_id_for, linear_id_for};
 pub use retry::backoff;
 pub use transaction_egress::{ActionRequest, action_egress, create_egress};
@@ -232,8 +232,12 @@ impl Processor {
 
     /// Loads the linear id index from the ledger's active contracts on mapped templates; returns their offset.
     pub async fn load_index(&self) -> Result<i64, LedgerError> {
-        let acs = self.ledger.active_contracts(&self.update_filter()).await?;
-        *self.index_write() = ContractIndex::from_active_contracts(&acs, &self.mapping);
+        let acs = self
+            .ledger
+            .active_contract_stream(&self.update_filter())
+            .await?;
+        let index = ContractIndex::from_active_contracts(acs.contracts, &self.mapping).await?;
+        *self.index_write() = index;
         Ok(acs.offset)
     }
 
@@ -546,8 +550,8 @@ impl Processor {
             command_id: command_id_for(&request.request_id),
             act_as: vec![party.clone()],
             command: Command::Exercise {
-                template_id: prior.template_id.clone(),
-                contract_id: prior.contract_id.clone(),
+                template_id: (*prior.template_id).clone(),
+                contract_id: prior.contract_id.to_string(),
                 choice: function.choice.clone(),
                 argument: LedgerValue::Record(argument),
             },
@@ -605,12 +609,18 @@ impl Processor {
         let workflow = found
             .as_ref()
             .and_then(|c| self.mapping.workflow_for_template(&c.template_id));
-        match (found, workflow) {
-            (Some(contract), Some(workflow)) => vec![EgressMessage::read_reply(
+        match (found.map(|c| c.payload.decode()), workflow) {
+            (Some(Ok(payload)), Some(workflow)) => vec![EgressMessage::read_reply(
                 &self.settings.info,
                 &request.request_id,
                 &linear_id,
-                flatten(&contract.payload, &workflow.linear_id_field),
+                flatten(&payload, &workflow.linear_id_field),
+            )],
+            (Some(Err(e)), Some(_)) => vec![self.request_failure(
+                &request.request_id,
+                UpdateMessageName::ReadContractUpdate,
+                Some(&linear_id),
+                &internal_failure(&e),
             )],
             _ => vec![self.request_failure(
                 &request.request_id,
@@ -698,7 +708,7 @@ fn resolve_value(value: &mut LedgerValue, index: &ContractIndex) {
     match value {
         LedgerValue::ContractId(id) => {
             if let Some(contract) = Uuid::parse_str(id).ok().and_then(|l| index.get(&l)) {
-                *id = contract.contract_id.clone();
+                *id = contract.contract_id.to_string();
             }
         }
         LedgerValue::Optional(Some(inner)) => resolve_value(inner, index),

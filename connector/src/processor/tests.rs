@@ -579,7 +579,10 @@ async fn contract_id_parameters_accept_a_linear_id() {
         LedgerValue::ContractId(linear_id_for("c1").to_string()),
     );
     f.processor.resolve_contract_ids(&mut record);
-    assert_eq!(record.get("ref"), Some(&LedgerValue::ContractId(current)));
+    assert_eq!(
+        record.get("ref"),
+        Some(&LedgerValue::ContractId(current.to_string()))
+    );
 }
 
 /// A ledger that refuses the gateway's credentials on every submission, counting them.

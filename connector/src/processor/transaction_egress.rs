@@ -83,7 +83,7 @@ pub fn action_egress(
     let sequence = tx
         .events
         .iter()
-        .position(|e| matches!(e, Event::Exercised(x) if x.contract_id == prior.contract_id))
+        .position(|e| matches!(e, Event::Exercised(x) if *x.contract_id == *prior.contract_id))
         .unwrap_or(0);
     let parameters = request
         .parameters
@@ -112,7 +112,22 @@ pub fn action_egress(
         _ => None,
     });
     // Archive and nonconsuming choices leave no successor: the lineage's last state is the prior payload.
-    let payload = successor.map(|c| &c.arguments).unwrap_or(&prior.payload);
+    let prior_payload;
+    let payload = match successor {
+        Some(c) => &c.arguments,
+        None => match prior.payload.decode() {
+            Ok(decoded) => {
+                prior_payload = decoded;
+                &prior_payload
+            }
+            Err(e) => {
+                // Cannot happen short of a bug (this process encoded the bytes); the commit stands, so report it
+                // without the Contract message rather than fail the request.
+                tracing::error!(request_id = request.request_id, error = %e, "Contract message left out");
+                return out;
+            }
+        },
+    };
     out.push(EgressMessage::contract(
         info,
         Some(request.request_id),
