@@ -2,11 +2,13 @@
 //! the local RabbitMQ and this build's `connector` binary must complete, every request must get exactly its egress
 //! on both sides, and the JSON line must parse with positive figures; and a small ordering comparison on a Daml
 //! ledger (`connector sandbox` with 5 ms added per submission) must complete with each contract's order kept under
-//! both orderings. The figures themselves (rates, the per-contract/strict ratio) are not asserted: CI machines differ
-//! and debug builds are slow.
+//! both orderings. The start-up benchmark (`startup-bench`) must build a journal of 2,000 contracts, start the
+//! gateway on it and on an empty one, get the last contract back from the loaded gateway, and report positive
+//! figures. The figures themselves (rates, the per-contract/strict ratio, start-up times) are not asserted: CI
+//! machines differ and debug builds are slow.
 
 use clap::Parser;
-use gateway_bench::Options;
+use gateway_bench::{Options, StartupOptions};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,4 +158,94 @@ async fn the_ordering_comparison_runs_on_a_sandbox_and_keeps_each_contracts_orde
     );
     let table = report.table();
     assert!(table.contains("per-contract / strict:"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_startup_benchmark_loads_the_journal_and_reports_every_figure() {
+    let options = StartupOptions::parse_from([
+        "startup-bench",
+        "--contracts",
+        "2000",
+        "--runs",
+        "1",
+        "--json-only",
+        "--timeout-secs",
+        "300",
+        "--connector",
+        env!("CARGO_BIN_EXE_connector"),
+    ]);
+    let report = gateway_bench::startup::run(&options).await.expect(
+        "the start-up benchmark completes, the loaded gateway answering the read with its contract",
+    );
+    let line = report.json_line();
+    let json: Value = serde_json::from_str(&line).expect("the report is one JSON line");
+    assert_eq!(json["bench"], "startup", "{line}");
+    assert_eq!(json["contracts"], 2000, "{line}");
+    assert_eq!(json["runs"], 1, "{line}");
+    let positive = |value: &Value, what: &str| {
+        assert!(
+            value.as_f64().is_some_and(|v| v > 0.0),
+            "{what} is present and positive: {line}"
+        );
+    };
+    for (side, contracts) in [("baseline", 0), ("loaded", 2000)] {
+        let s = &json[side];
+        assert_eq!(s["contracts"], contracts, "{side}: {line}");
+        assert_eq!(s["journal"]["contracts"], contracts, "{side}: {line}");
+        assert_eq!(
+            s["journal"]["egress_lines"],
+            contracts * 3,
+            "{side}: every create answered Submitted, Committed, ContractMessage: {line}"
+        );
+        positive(&s["journal"]["build_s"], &format!("{side} journal build_s"));
+        for figure in [
+            "startup_s",
+            "peak_rss_mib",
+            "rss_at_ready_mib",
+            "rss_after_read_mib",
+        ] {
+            for stat in ["min", "median", "max"] {
+                positive(&s[figure][stat], &format!("{side} {figure} {stat}"));
+            }
+        }
+    }
+    positive(&json["loaded"]["journal"]["mib"], "loaded journal mib");
+    assert!(json["baseline"].get("read").is_none(), "{line}");
+    let read = &json["loaded"]["read"];
+    assert_eq!(
+        read["answered_with"], "ContractMessage",
+        "the last contract created was read back from the loaded gateway: {line}"
+    );
+    assert_eq!(read["answered"], 1, "{line}");
+    assert!(
+        read["contract_ledger_identifier"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{line}"
+    );
+    positive(&read["read_ms"]["median"], "loaded read_ms");
+    for figure in [
+        "startup_s",
+        "peak_rss_mib",
+        "rss_after_read_mib",
+        "peak_rss_bytes_per_contract",
+        "rss_bytes_per_contract",
+    ] {
+        positive(&json["delta"][figure], &format!("delta {figure}"));
+    }
+    let runs = json["per_run"].as_array().expect("per_run");
+    assert_eq!(runs.len(), 2, "one baseline and one loaded start: {line}");
+    for run in runs {
+        for figure in [
+            "startup_s",
+            "peak_rss_at_ready",
+            "rss_at_ready",
+            "peak_rss",
+            "rss_after_read",
+        ] {
+            positive(&run[figure], &format!("per_run {figure}"));
+        }
+    }
+    let table = report.table();
+    assert!(table.contains("loaded − baseline"), "{table}");
 }

@@ -1,5 +1,6 @@
 //! What can stop a benchmark run: the flags, the broker, the gateway or sandbox process, a phase that did not finish
-//! in time, or egress that broke a contract's order.
+//! in time, egress that broke a contract's order; for the start-up benchmark also a journal that could not be built,
+//! a read the started gateway did not answer with its contract, and a gateway that did not stop on SIGTERM.
 
 use std::path::PathBuf;
 
@@ -52,6 +53,27 @@ pub enum BenchError {
         published: String,
         arrived: String,
     },
+
+    /// `connector process` could not build the journal.
+    #[error("building the journal of {contracts} contracts with `connector process`: {message}")]
+    JournalBuild { contracts: u64, message: String },
+
+    /// The started gateway answered the read of a journal's contract with something other than its contract.
+    #[error(
+        "the read of contract {linear_id} (request {request_id}) was not answered with its ContractMessage but with \
+         {answer}"
+    )]
+    ReadFailed {
+        request_id: String,
+        linear_id: String,
+        answer: String,
+    },
+
+    /// The gateway did not exit cleanly (status 0) within the grace period after SIGTERM.
+    #[error(
+        "the gateway did not exit cleanly on SIGTERM after {phase}; last log lines:\n{log_tail}"
+    )]
+    GatewayStop { phase: String, log_tail: String },
 
     /// The mapping file could not be used.
     #[error("mapping {path}: {message}")]

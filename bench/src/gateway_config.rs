@@ -3,6 +3,7 @@
 //!
 //! The ledger is an enum: the embedded ledger, or a Daml ledger reached over the Ledger API (`connector sandbox`,
 //! itself started with this same config rendered with the embedded ledger); everything else is the same for both.
+//! The observer is off for the throughput benchmark and left at the gateway's default for the start-up benchmark.
 
 use std::path::{Path, PathBuf};
 
@@ -47,12 +48,22 @@ impl LedgerUnderTest {
     }
 }
 
+/// The `observe:` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObserveSetting {
+    /// `observe: off`: no observer, since it would only publish transactions no request caused and there are none.
+    Off,
+    /// No `observe:` key: the gateway's default (`external`), as an operator's config would leave it.
+    Default,
+}
+
 /// Everything the config file says.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig<'a> {
     pub amqp: &'a AmqpSettings,
     pub ledger: LedgerUnderTest,
     pub ordering: OrderingChoice,
+    pub observe: ObserveSetting,
     pub state_dir: &'a Path,
     pub http_port: u16,
     /// The mapping's `workflows:` block, verbatim.
@@ -60,8 +71,7 @@ pub struct GatewayConfig<'a> {
 }
 
 impl GatewayConfig<'_> {
-    /// The YAML text. The acting parties are the ones the workload uses (`workload.rs`); the observer is off, since
-    /// it would only publish transactions no request caused and there are none.
+    /// The YAML text. The acting parties are the ones the workload uses (`workload.rs`).
     pub fn render(&self) -> String {
         let a = self.amqp;
         let queue_type = match a.queue_type {
@@ -82,8 +92,14 @@ impl GatewayConfig<'_> {
         text.push_str(&self.ledger.yaml());
         text.push_str(&format!(
             "party: Operator\nuser_chain_identifier:\n  allowed_parties: [Operator, Device01, Carrier, Retailer]\n\
-             ordering: {}\nobserve: \"off\"\nstate_dir: {}\nhttp: {{ listen: \"127.0.0.1:{}\" }}\n",
+             ordering: {}\n",
             self.ordering.as_str(),
+        ));
+        if self.observe == ObserveSetting::Off {
+            text.push_str("observe: \"off\"\n");
+        }
+        text.push_str(&format!(
+            "state_dir: {}\nhttp: {{ listen: \"127.0.0.1:{}\" }}\n",
             quoted(&self.state_dir.display().to_string()),
             self.http_port,
         ));
@@ -139,6 +155,7 @@ mod tests {
                 journal: state_dir.join("ledger.log"),
             },
             ordering: OrderingChoice::PerContract,
+            observe: ObserveSetting::Off,
             state_dir,
             http_port: 18080,
             workflows: workflows_block(EXAMPLE).expect("the example has workflows"),
@@ -167,6 +184,7 @@ mod tests {
                 journal: state_dir.join("ledger.log"),
             },
             ordering: OrderingChoice::Strict,
+            observe: ObserveSetting::Off,
             state_dir,
             http_port: 18081,
             workflows: workflows_block(EXAMPLE).expect("the example has workflows"),
@@ -195,6 +213,35 @@ mod tests {
                 .collect()
         };
         assert_eq!(other_lines(&daml.render()), other_lines(&embedded.render()));
+    }
+
+    #[test]
+    fn the_default_observe_setting_leaves_the_key_out() {
+        let amqp = AmqpSettings::default();
+        let state_dir = Path::new("/tmp/bench");
+        let config = GatewayConfig {
+            amqp: &amqp,
+            ledger: LedgerUnderTest::EmbeddedJournal {
+                journal: state_dir.join("ledger.log"),
+            },
+            ordering: OrderingChoice::Strict,
+            observe: ObserveSetting::Default,
+            state_dir,
+            http_port: 18082,
+            workflows: workflows_block(EXAMPLE).expect("the example has workflows"),
+        };
+        let text = config.render();
+        assert!(!text.contains("observe:"), "{text}");
+        let parsed =
+            Config::from_yaml_with_env(&text, std::iter::empty()).expect("a valid gateway config");
+        assert_eq!(parsed.observe, ObserveMode::External);
+        let off = GatewayConfig {
+            observe: ObserveSetting::Off,
+            ..config
+        };
+        let parsed = Config::from_yaml_with_env(&off.render(), std::iter::empty())
+            .expect("a valid gateway config");
+        assert_eq!(parsed.observe, ObserveMode::Off);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use amqp_transport::AmqpSettings;
 
 use crate::error::BenchError;
-use crate::gateway_config::{GatewayConfig, LedgerUnderTest};
+use crate::gateway_config::{GatewayConfig, LedgerUnderTest, ObserveSetting};
 use crate::gateway_process::{GatewayProcess, free_port};
 use crate::options::{LedgerChoice, Options, OrderingChoice};
 use crate::sandbox_process::SandboxProcess;
@@ -56,6 +56,7 @@ impl GatewayUnderTest {
                 journal: dir.path().join("ledger.log"),
             },
             ordering,
+            observe: ObserveSetting::Off,
             state_dir: &dir.path().join("state"),
             http_port: free_port()?,
             workflows,

@@ -5,6 +5,9 @@
 //! of each at a fixed offered load of half the relay's rate, and the gateway's peak memory and CPU per request. The
 //! gateway runs on its embedded ledger or on a Daml ledger (`connector sandbox`, optionally with added latency), and
 //! `--compare-ordering` measures per-contract against strict ordering instead.
+//!
+//! The second binary, `startup-bench` (`startup.rs`), measures what it costs the gateway to start on a journal of N
+//! active contracts against the same gateway starting on an empty journal.
 
 pub mod broker;
 pub mod capture;
@@ -15,13 +18,19 @@ pub mod error;
 pub mod gateway_config;
 pub mod gateway_process;
 pub mod gateway_under_test;
+pub mod journal_build;
 pub mod latency;
 pub mod options;
 pub mod proc_stats;
+pub mod read_probe;
 pub mod relay;
 pub mod report;
 pub mod run;
 pub mod sandbox_process;
+pub mod startup;
+pub mod startup_options;
+pub mod startup_report;
+pub mod startup_workload;
 pub mod topology;
 pub mod workload;
 
@@ -29,3 +38,5 @@ pub use error::BenchError;
 pub use options::Options;
 pub use report::Report;
 pub use run::run;
+pub use startup_options::StartupOptions;
+pub use startup_report::StartupReport;

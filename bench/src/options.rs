@@ -2,7 +2,7 @@
 //! and gateway settings both sides share (prefetch, queue type), so the relay and the gateway are measured under the
 //! same conditions.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
@@ -167,18 +167,24 @@ impl Options {
     /// The `connector` binary to run: `--connector`, else the release build, else the debug build, both in the
     /// workspace's target directory.
     pub fn connector_path(&self) -> PathBuf {
-        if let Some(path) = &self.connector {
-            return path.clone();
-        }
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-        let release = target.join("release").join("connector");
-        if release.is_file() {
-            release
-        } else {
-            target.join("debug").join("connector")
-        }
+        connector_path(self.connector.as_deref())
+    }
+}
+
+/// `explicit` (a `--connector` flag), else the release build, else the debug build, both in the workspace's target
+/// directory: the rule every benchmark binary of this package follows.
+pub fn connector_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_owned();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    let release = target.join("release").join("connector");
+    if release.is_file() {
+        release
+    } else {
+        target.join("debug").join("connector")
     }
 }
 

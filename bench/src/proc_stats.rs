@@ -1,4 +1,5 @@
-//! A process's peak resident memory and CPU time, from Linux's /proc: what the gateway costs per message.
+//! A process's peak and current resident memory and its CPU time, from Linux's /proc: what the gateway costs per
+//! message, and what it holds once started.
 
 use std::sync::OnceLock;
 
@@ -31,11 +32,39 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Peak and current resident memory of one process at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Peak resident set size so far (`VmHWM`), in bytes.
+    pub peak_rss_bytes: u64,
+    /// Resident set size now (`VmRSS`), in bytes.
+    pub rss_bytes: u64,
+}
+
+/// Reads `VmHWM` and `VmRSS` from `/proc/<pid>/status`; None once the process is gone.
+pub fn memory(pid: u32) -> Option<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(Memory {
+        peak_rss_bytes: peak_rss_kib(&status)? * 1024,
+        rss_bytes: rss_kib(&status)? * 1024,
+    })
+}
+
 /// `VmHWM:  1234 kB` of a `status` file.
 fn peak_rss_kib(status: &str) -> Option<u64> {
+    status_kib(status, "VmHWM:")
+}
+
+/// `VmRSS:  1234 kB` of a `status` file.
+fn rss_kib(status: &str) -> Option<u64> {
+    status_kib(status, "VmRSS:")
+}
+
+/// The kB figure of the `status` line starting with `key`.
+fn status_kib(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .find_map(|line| line.strip_prefix(key))?
         .split_whitespace()
         .next()?
         .parse()
@@ -75,6 +104,8 @@ mod tests {
             "Name:\tconnector\nVmPeak:\t 99999 kB\nVmHWM:\t   20480 kB\nVmRSS:\t 10000 kB\n";
         assert_eq!(peak_rss_kib(status), Some(20480));
         assert_eq!(peak_rss_kib("Name: x\n"), None);
+        assert_eq!(rss_kib(status), Some(10000));
+        assert_eq!(rss_kib("Name: x\nVmHWM:\t 5 kB\n"), None);
     }
 
     #[test]
@@ -82,5 +113,8 @@ mod tests {
         let stats = read(std::process::id()).expect("our own /proc entry");
         assert!(stats.peak_rss_bytes > 0);
         assert!(stats.cpu_seconds >= 0.0);
+        let mem = memory(std::process::id()).expect("our own /proc entry");
+        assert!(mem.rss_bytes > 0);
+        assert!(mem.peak_rss_bytes >= mem.rss_bytes);
     }
 }

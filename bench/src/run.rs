@@ -433,7 +433,7 @@ pub fn rate(count: u64, window: &Window) -> f64 {
 }
 
 /// The 1-minute load average (0 when /proc/loadavg cannot be read).
-fn load_average() -> f64 {
+pub fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|text| text.split_whitespace().next()?.parse().ok())
