@@ -231,7 +231,12 @@ async fn the_startup_benchmark_loads_the_journal_and_reports_every_figure() {
         "peak_rss_bytes_per_contract",
         "rss_bytes_per_contract",
     ] {
-        positive(&json["delta"][figure], &format!("delta {figure}"));
+        // A difference of two noisy figures: present and a number, but its sign is not asserted (a busy CI machine
+        // can make the empty start the slower one).
+        assert!(
+            json["delta"][figure].as_f64().is_some_and(f64::is_finite),
+            "delta {figure}: {line}"
+        );
     }
     let runs = json["per_run"].as_array().expect("per_run");
     assert_eq!(runs.len(), 2, "one baseline and one loaded start: {line}");

@@ -129,6 +129,7 @@ fn baseline(messages: &[Vec<u8>], egress_bytes: usize) -> f64 {
 }
 
 fn main() {
+    connector::huge_pages::disable_transparent_huge_pages();
     let n: usize = std::env::var("BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -11,6 +11,7 @@ pub mod contract_index;
 pub mod encoded_egress;
 pub mod gateway;
 pub mod http;
+pub mod huge_pages;
 pub mod ledger_factory;
 pub mod mapping;
 pub mod metrics_names;

@@ -327,36 +327,48 @@ impl Ledger for EmbeddedLedger {
             let state = self.inner.lock();
             (state.durable_end(), state.durable_active())
         };
-        let inner = Arc::clone(&self.inner);
-        let filter = filter.clone();
-        let (chunks, receiver) = tokio::sync::mpsc::channel(4);
-        tokio::task::spawn_blocking(move || {
-            for chunk in creations.chunks(READ_CHUNK) {
-                let read = read_active_chunk(&inner, chunk, &filter);
-                let failed = read.is_err();
-                // A closed channel means the reader went away: stop reading.
-                if chunks.blocking_send(read).is_err() || failed {
-                    break;
+        // Decoding the journal is most of the work: one reader per core takes every n-th chunk, and the stream
+        // takes the chunks back in turn, so the order stays the ledger's.
+        let readers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+        let creations = Arc::new(creations);
+        let mut receivers = Vec::with_capacity(readers);
+        for reader in 0..readers {
+            let (chunks, receiver) = tokio::sync::mpsc::channel(2);
+            receivers.push(receiver);
+            let inner = Arc::clone(&self.inner);
+            let filter = filter.clone();
+            let creations = Arc::clone(&creations);
+            tokio::task::spawn_blocking(move || {
+                for chunk in creations.chunks(READ_CHUNK).skip(reader).step_by(readers) {
+                    let read = read_active_chunk(&inner, chunk, &filter);
+                    let failed = read.is_err();
+                    // A closed channel means the stream went away: stop reading.
+                    if chunks.blocking_send(read).is_err() || failed {
+                        break;
+                    }
                 }
-            }
-        });
-        let contracts = futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|chunk| (chunk, receiver))
-        })
-        .flat_map(|result| {
-            let items: Vec<Result<ActiveContract, LedgerError>> = match result {
-                Ok(contracts) => contracts.into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(e)],
-            };
-            futures::stream::iter(items)
-        })
-        .scan(false, |failed, item| {
-            // After an error the stream ends, as the port promises.
-            let next = (!*failed).then_some(item);
-            *failed = next.as_ref().is_some_and(Result::is_err);
-            futures::future::ready(next)
-        })
-        .boxed();
+            });
+        }
+        let contracts =
+            futures::stream::unfold((receivers, 0), |(mut receivers, turn)| async move {
+                let count = receivers.len();
+                let chunk = receivers[turn % count].recv().await?;
+                Some((chunk, (receivers, turn + 1)))
+            })
+            .flat_map(|result| {
+                let items: Vec<Result<ActiveContract, LedgerError>> = match result {
+                    Ok(contracts) => contracts.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                futures::stream::iter(items)
+            })
+            .scan(false, |failed, item| {
+                // After an error the stream ends, as the port promises.
+                let next = (!*failed).then_some(item);
+                *failed = next.as_ref().is_some_and(Result::is_err);
+                futures::future::ready(next)
+            })
+            .boxed();
         Ok(ActiveContractStream { offset, contracts })
     }
 

@@ -12,6 +12,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// redb's page cache. Its default ceiling is 1 GiB, which a long-running gateway would fill with pages of outcomes it
+/// will rarely read again (they serve redeliveries); 32 MiB holds the B-tree's interior pages many times over.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
 use super::{OutcomeStore, StoreError};
@@ -60,9 +64,12 @@ impl RedbOutcomeStore {
                 ))
             })?;
         }
-        let db = Database::create(path).map_err(|e| {
-            StoreError(format!("cannot open outcome store {}: {e}", path.display()))
-        })?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| {
+                StoreError(format!("cannot open outcome store {}: {e}", path.display()))
+            })?;
         let txn = db.begin_write().map_err(|e| err("begin")(e.to_string()))?;
         txn.open_table(OUTCOMES)
             .map_err(|e| err("create table")(e.to_string()))?;

@@ -140,3 +140,36 @@ async fn a_record_changed_on_disk_is_an_error_not_a_wrong_answer() {
         "the active set cannot be listed past a bad record"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_active_set_streams_in_ledger_order_from_several_readers() {
+    let (_dir, ledger) = journaled().await;
+    ledger.inner.lock().set_recent_window(0);
+    let mut pending = vec![];
+    for i in 0..1000 {
+        pending.push(
+            ledger
+                .sequence(create(&format!("c{i}")))
+                .await
+                .expect("sequenced"),
+        );
+    }
+    for p in pending {
+        p.committed().await.expect("committed");
+    }
+    let stream = ledger
+        .active_contract_stream(&UpdateFilter::default())
+        .await
+        .expect("stream");
+    assert_eq!(stream.offset, 1000);
+    let offsets: Vec<i64> = stream
+        .contracts
+        .map(|c| c.expect("read back").created.offset)
+        .collect()
+        .await;
+    assert_eq!(
+        offsets,
+        (1..=1000).collect::<Vec<_>>(),
+        "every contract, in ledger order"
+    );
+}
