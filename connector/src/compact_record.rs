@@ -21,8 +21,8 @@ pub struct CompactRecord(Arc<[u8]>);
 #[error("the contract index could not encode or decode a payload: {0}")]
 pub struct CompactRecordError(String);
 
-/// [`LedgerValue`], externally tagged: the form postcard encodes.
-#[derive(Serialize, Deserialize)]
+/// [`LedgerValue`], externally tagged: the form postcard decodes.
+#[derive(Deserialize)]
 enum Compact {
     Unit,
     Bool(bool),
@@ -41,40 +41,61 @@ enum Compact {
     Enum(String),
 }
 
-fn fields_to_compact(record: &Record) -> Vec<(String, Compact)> {
+/// [`Compact`] borrowing from the value it encodes, so encoding copies no strings. Same variants in the same
+/// order, so postcard writes exactly what [`Compact`] reads.
+#[derive(Serialize)]
+enum CompactRef<'a> {
+    Unit,
+    Bool(bool),
+    Int64(i64),
+    Numeric(&'a str),
+    Text(&'a str),
+    Party(&'a str),
+    Timestamp(i64),
+    Date(i32),
+    ContractId(&'a str),
+    Optional(Option<Box<CompactRef<'a>>>),
+    List(Vec<CompactRef<'a>>),
+    TextMap(Vec<(&'a str, CompactRef<'a>)>),
+    Record(Vec<(&'a str, CompactRef<'a>)>),
+    Variant(&'a str, Box<CompactRef<'a>>),
+    Enum(&'a str),
+}
+
+fn fields_to_compact(record: &Record) -> Vec<(&str, CompactRef<'_>)> {
     record
         .fields
         .iter()
-        .map(|f| (f.label.clone(), to_compact(&f.value)))
+        .map(|f| (f.label.as_str(), to_compact(&f.value)))
         .collect()
 }
 
-fn to_compact(value: &LedgerValue) -> Compact {
+fn to_compact(value: &LedgerValue) -> CompactRef<'_> {
     match value {
-        LedgerValue::Unit => Compact::Unit,
-        LedgerValue::Bool(b) => Compact::Bool(*b),
-        LedgerValue::Int64(i) => Compact::Int64(*i),
-        LedgerValue::Numeric(n) => Compact::Numeric(n.clone()),
-        LedgerValue::Text(t) => Compact::Text(t.clone()),
-        LedgerValue::Party(p) => Compact::Party(p.clone()),
-        LedgerValue::Timestamp(t) => Compact::Timestamp(*t),
-        LedgerValue::Date(d) => Compact::Date(*d),
-        LedgerValue::ContractId(c) => Compact::ContractId(c.clone()),
+        LedgerValue::Unit => CompactRef::Unit,
+        LedgerValue::Bool(b) => CompactRef::Bool(*b),
+        LedgerValue::Int64(i) => CompactRef::Int64(*i),
+        LedgerValue::Numeric(n) => CompactRef::Numeric(n),
+        LedgerValue::Text(t) => CompactRef::Text(t),
+        LedgerValue::Party(p) => CompactRef::Party(p),
+        LedgerValue::Timestamp(t) => CompactRef::Timestamp(*t),
+        LedgerValue::Date(d) => CompactRef::Date(*d),
+        LedgerValue::ContractId(c) => CompactRef::ContractId(c),
         LedgerValue::Optional(o) => {
-            Compact::Optional(o.as_deref().map(|v| Box::new(to_compact(v))))
+            CompactRef::Optional(o.as_deref().map(|v| Box::new(to_compact(v))))
         }
-        LedgerValue::List(items) => Compact::List(items.iter().map(to_compact).collect()),
-        LedgerValue::TextMap(entries) => Compact::TextMap(
+        LedgerValue::List(items) => CompactRef::List(items.iter().map(to_compact).collect()),
+        LedgerValue::TextMap(entries) => CompactRef::TextMap(
             entries
                 .iter()
-                .map(|(k, v)| (k.clone(), to_compact(v)))
+                .map(|(k, v)| (k.as_str(), to_compact(v)))
                 .collect(),
         ),
-        LedgerValue::Record(r) => Compact::Record(fields_to_compact(r)),
+        LedgerValue::Record(r) => CompactRef::Record(fields_to_compact(r)),
         LedgerValue::Variant { constructor, value } => {
-            Compact::Variant(constructor.clone(), Box::new(to_compact(value)))
+            CompactRef::Variant(constructor, Box::new(to_compact(value)))
         }
-        LedgerValue::Enum(e) => Compact::Enum(e.clone()),
+        LedgerValue::Enum(e) => CompactRef::Enum(e),
     }
 }
 

@@ -260,11 +260,27 @@ impl Inner {
     }
 }
 
-/// SHA-256 hex over the transaction's canonical content (its JSON without the update id).
+/// SHA-256 hex over the transaction's canonical content (its JSON without the update id), hashed as it is written
+/// rather than collected into a buffer first.
 fn update_id(tx: &Transaction) -> String {
-    let canonical = serde_json::to_vec(tx).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
-    message_schema::ids::lower_hex(&digest)
+    let mut hasher = HashingWriter(Sha256::new());
+    // Writing into a hasher cannot fail, and a Transaction always serialises.
+    let _ = serde_json::to_writer(&mut hasher, tx);
+    message_schema::ids::lower_hex(&hasher.0.finalize())
+}
+
+/// Feeds everything written to it into a SHA-256.
+struct HashingWriter(Sha256);
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The transaction as `filter` sees it: only admitted events; `None` when none is.
