@@ -170,3 +170,37 @@ impl Broker {
         let _ = self.connection.close(200, "benchmark done".into()).await;
     }
 }
+
+/// A connection of its own consuming `queue` without acks (the broker forgets each message once delivered), for the
+/// bench's listeners on egress. `role` names the connection and consumer (`<name>-<role>`) and the errors.
+pub async fn consume_without_acks(
+    url: &str,
+    queue: &str,
+    name: &str,
+    role: &str,
+) -> Result<(Connection, lapin::Consumer), BenchError> {
+    let tag = format!("{name}-{role}");
+    let connection = Connection::connect(
+        url,
+        ConnectionProperties::default().with_connection_name(LongString::from(tag.clone())),
+    )
+    .await
+    .map_err(|e| BenchError::broker(format!("connecting the {role}"), e))?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| BenchError::broker(format!("opening the {role}'s channel"), e))?;
+    let consumer = channel
+        .basic_consume(
+            queue.into(),
+            tag.as_str().into(),
+            lapin::options::BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| BenchError::broker(format!("consuming {queue}"), e))?;
+    Ok((connection, consumer))
+}

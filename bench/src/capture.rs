@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lapin::options::BasicConsumeOptions;
-use lapin::types::{FieldTable, LongString};
-use lapin::{Connection, ConnectionProperties};
+use lapin::Connection;
 use tokio::task::JoinHandle;
 
 use crate::error::BenchError;
@@ -58,29 +56,8 @@ impl Window {
 impl Capture {
     /// Starts consuming `queue`.
     pub async fn start(url: &str, queue: &str, name: &str) -> Result<Self, BenchError> {
-        let connection = Connection::connect(
-            url,
-            ConnectionProperties::default()
-                .with_connection_name(LongString::from(format!("{name}-capture"))),
-        )
-        .await
-        .map_err(|e| BenchError::broker("connecting the egress capture", e))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| BenchError::broker("opening the capture channel", e))?;
-        let mut consumer = channel
-            .basic_consume(
-                queue.into(),
-                format!("{name}-capture").as_str().into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| BenchError::broker(format!("consuming {queue}"), e))?;
+        let (connection, mut consumer) =
+            crate::broker::consume_without_acks(url, queue, name, "capture").await?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         let task = tokio::spawn(async move {

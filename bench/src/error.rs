@@ -110,6 +110,28 @@ fn log_hint(log_tail: &Option<String>) -> String {
 }
 
 impl BenchError {
+    /// A timeout without a log gets the gateway's log tail; any other error is returned as it is.
+    pub fn with_log_tail(self, tail: String) -> Self {
+        match self {
+            Self::Timeout {
+                phase,
+                what,
+                got,
+                expected,
+                seconds,
+                log_tail: None,
+            } => Self::Timeout {
+                phase,
+                what,
+                got,
+                expected,
+                seconds,
+                log_tail: Some(tail),
+            },
+            other => other,
+        }
+    }
+
     /// A broker error with what was being done.
     pub fn broker(context: impl Into<String>, error: impl std::fmt::Display) -> Self {
         Self::Broker {

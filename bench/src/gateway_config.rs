@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use amqp_transport::{AmqpSettings, QueueType};
 
+use crate::error::BenchError;
 use crate::options::OrderingChoice;
 
 /// The ledger the gateway runs against.
@@ -109,6 +110,25 @@ impl GatewayConfig<'_> {
         }
         text
     }
+}
+
+/// The mapping file's `workflows:` block and the `connector` binary, both checked before anything is started.
+pub fn checked_inputs(mapping: &Path, connector: PathBuf) -> Result<(String, PathBuf), BenchError> {
+    let text = std::fs::read_to_string(mapping).map_err(|e| BenchError::Mapping {
+        path: mapping.to_owned(),
+        message: e.to_string(),
+    })?;
+    let workflows = workflows_block(&text).ok_or_else(|| BenchError::Mapping {
+        path: mapping.to_owned(),
+        message: "no top-level `workflows:` block".to_owned(),
+    })?;
+    if !connector.is_file() {
+        return Err(BenchError::GatewayStart {
+            path: connector,
+            message: "no such file".to_owned(),
+        });
+    }
+    Ok((workflows.to_owned(), connector))
 }
 
 /// The `workflows:` block of a mapping file: from its top-level `workflows:` line to the end.

@@ -121,24 +121,7 @@ impl GatewayUnderTest {
                 log_tail: self.gateway.log_tail(),
             };
         }
-        match error {
-            BenchError::Timeout {
-                phase,
-                what,
-                got,
-                expected,
-                seconds,
-                log_tail: None,
-            } => BenchError::Timeout {
-                phase,
-                what,
-                got,
-                expected,
-                seconds,
-                log_tail: Some(self.gateway.log_tail()),
-            },
-            other => other,
-        }
+        error.with_log_tail(self.gateway.log_tail())
     }
 
     /// Stops the gateway (SIGTERM, drain), then its sandbox. True when the gateway exited cleanly.

@@ -9,9 +9,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lapin::options::BasicConsumeOptions;
-use lapin::types::{FieldTable, LongString};
-use lapin::{Connection, ConnectionProperties, Consumer};
+use lapin::{Connection, Consumer};
 use serde_json::Value;
 
 use crate::error::BenchError;
@@ -49,29 +47,8 @@ pub struct ReadExpectation<'a> {
 impl ReadProbe {
     /// Starts consuming `queue` (which must exist and be bound to the egress exchange).
     pub async fn start(url: &str, queue: &str, name: &str) -> Result<Self, BenchError> {
-        let connection = Connection::connect(
-            url,
-            ConnectionProperties::default()
-                .with_connection_name(LongString::from(format!("{name}-read-probe"))),
-        )
-        .await
-        .map_err(|e| BenchError::broker("connecting the read probe", e))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| BenchError::broker("opening the read probe's channel", e))?;
-        let consumer = channel
-            .basic_consume(
-                queue.into(),
-                format!("{name}-read-probe").as_str().into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| BenchError::broker(format!("consuming {queue}"), e))?;
+        let (connection, consumer) =
+            crate::broker::consume_without_acks(url, queue, name, "read-probe").await?;
         Ok(Self {
             connection,
             consumer,

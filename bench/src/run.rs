@@ -13,7 +13,7 @@ use crate::capture::{Capture, Window};
 use crate::comparison;
 use crate::contract_order;
 use crate::error::BenchError;
-use crate::gateway_config::workflows_block;
+use crate::gateway_config::checked_inputs;
 use crate::gateway_under_test::{GatewayUnderTest, ledger_label};
 use crate::latency::{self, LatencyStats};
 use crate::options::{LedgerChoice, MixChoice, Options};
@@ -58,21 +58,8 @@ struct Work<'a> {
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
     options.validate()?;
     let load_average_before = load_average();
-    let mapping = std::fs::read_to_string(&options.mapping).map_err(|e| BenchError::Mapping {
-        path: options.mapping.clone(),
-        message: e.to_string(),
-    })?;
-    let workflows = workflows_block(&mapping).ok_or_else(|| BenchError::Mapping {
-        path: options.mapping.clone(),
-        message: "no top-level `workflows:` block".to_owned(),
-    })?;
-    let connector = options.connector_path();
-    if !connector.is_file() {
-        return Err(BenchError::GatewayStart {
-            path: connector,
-            message: "no such file".to_owned(),
-        });
-    }
+    let (workflows, connector) = checked_inputs(&options.mapping, options.connector_path())?;
+    let workflows = workflows.as_str();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let broker = Broker::connect(&options.amqp_url, &format!("bench-{run_id}")).await?;
     let bench = Bench {

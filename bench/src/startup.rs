@@ -16,7 +16,7 @@ use amqp_transport::AmqpSettings;
 
 use crate::broker::Broker;
 use crate::error::BenchError;
-use crate::gateway_config::{GatewayConfig, LedgerUnderTest, ObserveSetting, workflows_block};
+use crate::gateway_config::{GatewayConfig, LedgerUnderTest, ObserveSetting, checked_inputs};
 use crate::gateway_process::{GatewayProcess, free_port};
 use crate::journal_build::{BuiltJournal, JournalBuild};
 use crate::options::OrderingChoice;
@@ -59,21 +59,8 @@ struct ReadTarget {
 /// Builds both journals, starts the gateway on each `--runs` times and reports.
 pub async fn run(options: &StartupOptions) -> Result<StartupReport, BenchError> {
     let load_average_before = load_average();
-    let mapping = std::fs::read_to_string(&options.mapping).map_err(|e| BenchError::Mapping {
-        path: options.mapping.clone(),
-        message: e.to_string(),
-    })?;
-    let workflows = workflows_block(&mapping).ok_or_else(|| BenchError::Mapping {
-        path: options.mapping.clone(),
-        message: "no top-level `workflows:` block".to_owned(),
-    })?;
-    let connector = options.connector_path();
-    if !connector.is_file() {
-        return Err(BenchError::GatewayStart {
-            path: connector,
-            message: "no such file".to_owned(),
-        });
-    }
+    let (workflows, connector) = checked_inputs(&options.mapping, options.connector_path())?;
+    let workflows = workflows.as_str();
     let work = tempfile::Builder::new()
         .prefix("startup-bench-")
         .tempdir()
@@ -394,21 +381,9 @@ fn explain(gateway: &mut GatewayProcess, error: BenchError) -> BenchError {
             phase,
             log_tail: gateway.log_tail(),
         },
-        BenchError::Timeout {
-            phase,
-            what,
-            got,
-            expected,
-            seconds,
-            log_tail: None,
-        } => BenchError::Timeout {
-            phase,
-            what,
-            got,
-            expected,
-            seconds,
-            log_tail: Some(gateway.log_tail()),
-        },
+        timeout @ BenchError::Timeout { log_tail: None, .. } => {
+            timeout.with_log_tail(gateway.log_tail())
+        }
         other if gateway.exited() => BenchError::GatewayExited {
             phase: format!("a start-up benchmark step ({other})"),
             log_tail: gateway.log_tail(),

@@ -79,15 +79,7 @@ impl Replay {
     /// Applies the next record (offsets arrive in order).
     pub fn record(&mut self, location: RecordLocation, outline: TransactionOutline) {
         let index = self.locations.len();
-        let effects = outline
-            .events
-            .iter()
-            .enumerate()
-            .filter_map(|(node, event)| match event {
-                EventOutline::Created(c) => Some(Effect::Created(&c.contract_id, node as u32)),
-                EventOutline::Archived(a) => Some(Effect::Archived(&a.contract_id)),
-                EventOutline::Exercised(_) => None,
-            });
+        let effects = effects_of(&outline.events);
         apply_effects(&mut self.active, index, effects);
         self.by_command.insert(&outline.command_id, index);
         self.by_update.insert(&outline.update_id, index);
@@ -109,6 +101,40 @@ impl Replay {
             broken: None,
         }
     }
+}
+
+/// An event, full or as replay outlines it, as far as the active set is concerned.
+trait ActiveSetEvent {
+    /// The effect of this event, the `node`-th of its transaction.
+    fn effect(&self, node: u32) -> Option<Effect<'_>>;
+}
+
+impl ActiveSetEvent for Event {
+    fn effect(&self, node: u32) -> Option<Effect<'_>> {
+        match self {
+            Event::Created(c) => Some(Effect::Created(&c.contract_id, node)),
+            Event::Archived(a) => Some(Effect::Archived(&a.contract_id)),
+            Event::Exercised(_) => None,
+        }
+    }
+}
+
+impl ActiveSetEvent for EventOutline {
+    fn effect(&self, node: u32) -> Option<Effect<'_>> {
+        match self {
+            EventOutline::Created(c) => Some(Effect::Created(&c.contract_id, node)),
+            EventOutline::Archived(a) => Some(Effect::Archived(&a.contract_id)),
+            EventOutline::Exercised(_) => None,
+        }
+    }
+}
+
+/// A transaction's effects on the active set, in event order.
+fn effects_of<E: ActiveSetEvent>(events: &[E]) -> impl Iterator<Item = Effect<'_>> {
+    events
+        .iter()
+        .enumerate()
+        .filter_map(|(node, event)| event.effect(node as u32))
 }
 
 /// Applies one transaction's effects, in event order; returns the contracts it archived.
@@ -222,15 +248,7 @@ impl State {
         };
         let tx = Arc::new(tx);
         let index = self.log.len();
-        let effects = tx
-            .events
-            .iter()
-            .enumerate()
-            .filter_map(|(node, event)| match event {
-                Event::Created(c) => Some(Effect::Created(&c.contract_id, node as u32)),
-                Event::Archived(a) => Some(Effect::Archived(&a.contract_id)),
-                Event::Exercised(_) => None,
-            });
+        let effects = effects_of(&tx.events);
         let archived = apply_effects(&mut self.active, index, effects);
         self.by_command.insert(&tx.command_id, index);
         self.by_update.insert(&tx.update_id, index);
