@@ -9,24 +9,23 @@
 //! created_update_id` is left empty; finding it would cost one `GetUpdateByOffset` per contract at start-up, and
 //! the gateway only uses it as the `transactionId` of swept ContractMessages.
 
-use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
+use daml_ledger_api::transaction_from_proto;
 use daml_ledger_api::v2::{
     self, GetActiveContractsRequest, GetLedgerEndRequest, GetUpdatesRequest,
-    SubmitAndWaitForTransactionRequest, get_active_contracts_response::ContractEntry,
-    get_updates_response::Update,
+    SubmitAndWaitForTransactionRequest, get_updates_response::Update,
 };
-use daml_ledger_api::{created_event_from_proto, transaction_from_proto};
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContracts, Command, Ledger, LedgerError, RejectionReason, Submission,
-    TemplateId, Transaction, UpdateFilter, UpdateStream,
+    ActiveContractStream, ActiveContracts, Command, Ledger, LedgerError, RejectionReason,
+    Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
 };
 
+use crate::active_set_stream;
 use crate::connection::open_channel;
 use crate::duplicate::{is_duplicate, original_transaction};
-use crate::package_names::{prefer_configured_created, prefer_configured_forms};
+use crate::package_names::prefer_configured_forms;
 use crate::requests::{commands, event_format, reading_parties, transaction_format, update_format};
 use crate::rpc::{CallKind, Next, Rpc};
 use crate::settings::{DamlSettings, SettingsError};
@@ -151,7 +150,7 @@ fn template_of(command: &Command) -> &TemplateId {
     }
 }
 
-fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
+pub(crate) fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
     LedgerError::permanent(
         RejectionReason::Internal,
         format!("{call}: the participant's answer could not be read: {error}"),
@@ -210,7 +209,19 @@ impl Ledger for DamlLedger {
         &self,
         filter: &UpdateFilter,
     ) -> Result<ActiveContracts, LedgerError> {
-        const CALL: &str = "GetActiveContracts";
+        let stream = self.active_contract_stream(filter).await?;
+        let contracts = stream.contracts.collect::<Vec<_>>().await;
+        Ok(ActiveContracts {
+            offset: stream.offset,
+            contracts: contracts.into_iter().collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// `GetActiveContracts` at the ledger end, handed on contract by contract as the participant sends them.
+    async fn active_contract_stream(
+        &self,
+        filter: &UpdateFilter,
+    ) -> Result<ActiveContractStream, LedgerError> {
         self.remember(&filter.templates);
         let end = self.ledger_end().await?;
         let request = self.rpc.request(
@@ -221,51 +232,20 @@ impl Ledger for DamlLedger {
             CallKind::Stream,
         )?;
         let mut client = self.rpc.state();
-        let mut stream = self
+        let responses = self
             .rpc
-            .finish(CALL, client.get_active_contracts(request))
+            .finish(
+                active_set_stream::CALL,
+                client.get_active_contracts(request),
+            )
             .await?;
-        let templates = self.templates();
-        let mut seen = HashSet::new();
-        let mut contracts = Vec::new();
-        loop {
-            let message = match self
-                .rpc
-                .next(CALL, &mut stream, self.rpc.call_timeout())
-                .await?
-            {
-                Next::Message(message) => message,
-                Next::End => break,
-                Next::Idle => {
-                    return Err(LedgerError::transient(format!(
-                        "{CALL}: the active contract stream stalled for {} ms",
-                        self.rpc.call_timeout().as_millis()
-                    )));
-                }
-            };
-            // Reassignment entries (incomplete_assigned/unassigned) only matter to multi-synchronizer readers.
-            let Some(ContractEntry::ActiveContract(active)) = message.contract_entry else {
-                continue;
-            };
-            let Some(mut created) = active.created_event else {
-                continue;
-            };
-            // A contract visible to several of the parties may be reported once per party.
-            if !seen.insert(created.contract_id.clone()) {
-                continue;
-            }
-            prefer_configured_created(&mut created, &templates);
-            let path = format!("active_contracts[{}].created_event", contracts.len());
-            let created = created_event_from_proto(&created, &path)
-                .map_err(|e| conversion_failed(CALL, e))?;
-            contracts.push(ActiveContract {
-                created,
-                created_update_id: String::new(),
-            });
-        }
-        Ok(ActiveContracts {
+        Ok(ActiveContractStream {
             offset: end,
-            contracts,
+            contracts: active_set_stream::active_contracts(
+                self.rpc.clone(),
+                responses,
+                self.templates(),
+            ),
         })
     }
 

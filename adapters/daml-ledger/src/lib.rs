@@ -5,6 +5,7 @@
 //! table of error classes. Configuration lives under `ledger.daml` ([`DamlSettings`]); access tokens come from a
 //! file that is re-read when it changes; `https://` URLs use TLS.
 
+mod active_set_stream;
 mod connection;
 mod duplicate;
 mod ledger;
