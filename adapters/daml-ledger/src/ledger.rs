@@ -209,12 +209,7 @@ impl Ledger for DamlLedger {
         &self,
         filter: &UpdateFilter,
     ) -> Result<ActiveContracts, LedgerError> {
-        let stream = self.active_contract_stream(filter).await?;
-        let contracts = stream.contracts.collect::<Vec<_>>().await;
-        Ok(ActiveContracts {
-            offset: stream.offset,
-            contracts: contracts.into_iter().collect::<Result<_, _>>()?,
-        })
+        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// `GetActiveContracts` at the ledger end, handed on contract by contract as the participant sends them.

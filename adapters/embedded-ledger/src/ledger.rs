@@ -324,12 +324,7 @@ impl Ledger for EmbeddedLedger {
         &self,
         filter: &UpdateFilter,
     ) -> Result<ActiveContracts, LedgerError> {
-        let stream = self.active_contract_stream(filter).await?;
-        let contracts = stream.contracts.collect::<Vec<_>>().await;
-        Ok(ActiveContracts {
-            offset: stream.offset,
-            contracts: contracts.into_iter().collect::<Result<_, _>>()?,
-        })
+        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// Lists where the active contracts are under the lock, then reads them a chunk at a time, from memory or the

@@ -30,6 +30,17 @@ pub struct ActiveContractStream {
     pub contracts: BoxStream<'static, Result<ActiveContract, LedgerError>>,
 }
 
+impl ActiveContractStream {
+    /// The whole set, for a ledger whose [`Ledger::active_contracts`] is its stream collected.
+    pub async fn collect(self) -> Result<ActiveContracts, LedgerError> {
+        let contracts = self.contracts.collect::<Vec<_>>().await;
+        Ok(ActiveContracts {
+            offset: self.offset,
+            contracts: contracts.into_iter().collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// A ledger the gateway can submit commands to and watch.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync {
