@@ -59,7 +59,7 @@ async fn run_ordering(
         broker.declare(&settings, &names).await?;
         broker.preload(&names.ingress_queue, preload).await?;
         let capture = Capture::start(
-            &options.amqp_url,
+            &options.target.amqp_url,
             &names.capture_queue,
             &names.connection_name,
         )

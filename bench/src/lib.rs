@@ -17,6 +17,7 @@ pub mod contract_order;
 pub mod error;
 pub mod gateway_config;
 pub mod gateway_process;
+pub mod gateway_target;
 pub mod gateway_under_test;
 pub mod journal_build;
 pub mod latency;

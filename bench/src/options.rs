@@ -2,9 +2,9 @@
 //! and gateway settings both sides share (prefetch, queue type), so the relay and the gateway are measured under the
 //! same conditions.
 
-use std::path::{Path, PathBuf};
-
 use clap::{Parser, ValueEnum};
+
+use crate::gateway_target::GatewayTarget;
 
 use crate::error::BenchError;
 
@@ -51,17 +51,8 @@ pub struct Options {
     #[arg(long)]
     pub latency_n: Option<u64>,
 
-    /// The `connector` binary (default: target/release/connector, else target/debug/connector).
-    #[arg(long)]
-    pub connector: Option<PathBuf>,
-
-    /// The workflow mapping whose `workflows:` block the gateway runs.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/refrigerated-transportation/connector.yaml"))]
-    pub mapping: PathBuf,
-
-    /// The broker.
-    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
-    pub amqp_url: String,
+    #[command(flatten)]
+    pub target: GatewayTarget,
 
     /// Give up on a phase after this many seconds.
     #[arg(long, default_value_t = 600)]
@@ -163,29 +154,6 @@ impl Options {
             .unwrap_or_else(|| (self.n / 4).clamp(100, 5_000))
             .max(1)
     }
-
-    /// The `connector` binary to run: `--connector`, else the release build, else the debug build, both in the
-    /// workspace's target directory.
-    pub fn connector_path(&self) -> PathBuf {
-        connector_path(self.connector.as_deref())
-    }
-}
-
-/// `explicit` (a `--connector` flag), else the release build, else the debug build, both in the workspace's target
-/// directory: the rule every benchmark binary of this package follows.
-pub fn connector_path(explicit: Option<&Path>) -> PathBuf {
-    if let Some(path) = explicit {
-        return path.to_owned();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    let release = target.join("release").join("connector");
-    if release.is_file() {
-        release
-    } else {
-        target.join("debug").join("connector")
-    }
 }
 
 #[cfg(test)]
@@ -207,7 +175,8 @@ mod tests {
         assert!(o.validate().is_ok());
         assert!(!o.json_only);
         assert!(
-            o.mapping
+            o.target
+                .mapping
                 .ends_with("refrigerated-transportation/connector.yaml")
         );
     }
@@ -237,7 +206,10 @@ mod tests {
         assert_eq!(o.ordering.as_str(), "per-contract");
         assert!(o.json_only);
         assert_eq!(o.latency_requests(), 500);
-        assert_eq!(o.connector_path(), PathBuf::from("/opt/connector"));
+        assert_eq!(
+            o.target.connector_path(),
+            std::path::PathBuf::from("/opt/connector")
+        );
         assert_eq!(
             Options::parse_from(["gateway-bench", "--n", "10"]).latency_requests(),
             100

@@ -58,10 +58,11 @@ struct Work<'a> {
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
     options.validate()?;
     let load_average_before = load_average();
-    let (workflows, connector) = checked_inputs(&options.mapping, options.connector_path())?;
+    let (workflows, connector) =
+        checked_inputs(&options.target.mapping, options.target.connector_path())?;
     let workflows = workflows.as_str();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-    let broker = Broker::connect(&options.amqp_url, &format!("bench-{run_id}")).await?;
+    let broker = Broker::connect(&options.target.amqp_url, &format!("bench-{run_id}")).await?;
     let bench = Bench {
         options,
         broker: &broker,
@@ -177,7 +178,7 @@ async fn run_relay(
     broker.declare(&settings, names).await?;
     broker.preload(&names.ingress_queue, work.preload).await?;
     let capture = Capture::start(
-        &options.amqp_url,
+        &options.target.amqp_url,
         &names.capture_queue,
         &names.connection_name,
     )
@@ -233,7 +234,7 @@ async fn run_gateway(
     broker.declare(&settings, names).await?;
     broker.preload(&names.ingress_queue, work.preload).await?;
     let capture = Capture::start(
-        &options.amqp_url,
+        &options.target.amqp_url,
         &names.capture_queue,
         &names.connection_name,
     )

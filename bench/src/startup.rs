@@ -59,14 +59,16 @@ struct ReadTarget {
 /// Builds both journals, starts the gateway on each `--runs` times and reports.
 pub async fn run(options: &StartupOptions) -> Result<StartupReport, BenchError> {
     let load_average_before = load_average();
-    let (workflows, connector) = checked_inputs(&options.mapping, options.connector_path())?;
+    let (workflows, connector) =
+        checked_inputs(&options.target.mapping, options.target.connector_path())?;
     let workflows = workflows.as_str();
     let work = tempfile::Builder::new()
         .prefix("startup-bench-")
         .tempdir()
         .map_err(|e| BenchError::io("creating the benchmark's temp dir", e))?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-    let broker = Broker::connect(&options.amqp_url, &format!("startup-bench-{run_id}")).await?;
+    let broker =
+        Broker::connect(&options.target.amqp_url, &format!("startup-bench-{run_id}")).await?;
     let startup = Startup {
         options,
         broker: &broker,
@@ -242,7 +244,7 @@ impl Startup<'_> {
         let timeout = self.options.timeout();
         let (config, log) = (dir.join(CONFIG_FILE), dir.join("connector.log"));
         let mut probe = ReadProbe::start(
-            &self.options.amqp_url,
+            &self.options.target.amqp_url,
             &names.capture_queue,
             &names.connection_name,
         )
@@ -331,7 +333,7 @@ impl Startup<'_> {
     /// A start's broker settings: the gateway's defaults (prefetch, classic queue) under the start's own names.
     fn amqp_settings(&self, names: &Names) -> AmqpSettings {
         AmqpSettings {
-            url: self.options.amqp_url.clone(),
+            url: self.options.target.amqp_url.clone(),
             ingress_queue: names.ingress_queue.clone(),
             egress_exchange: names.egress_exchange.clone(),
             dead_letter_exchange: names.dead_letter_exchange.clone(),

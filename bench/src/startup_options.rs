@@ -1,10 +1,11 @@
 //! The start-up benchmark's command line: how many contracts the loaded journal holds, how many baseline/loaded
 //! pairs to run, which `connector` to start, and how long any one step may take.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+
+use crate::gateway_target::GatewayTarget;
 
 /// Measures what it costs the gateway (`connector run`) to start on a journal of N active contracts, against the same
 /// gateway starting on an empty journal in the same run.
@@ -19,17 +20,8 @@ pub struct StartupOptions {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
 
-    /// The `connector` binary (default: target/release/connector, else target/debug/connector).
-    #[arg(long)]
-    pub connector: Option<PathBuf>,
-
-    /// The workflow mapping whose `workflows:` block the gateway runs.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/refrigerated-transportation/connector.yaml"))]
-    pub mapping: PathBuf,
-
-    /// The broker.
-    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
-    pub amqp_url: String,
+    #[command(flatten)]
+    pub target: GatewayTarget,
 
     /// Give up on a step (building a journal, a start-up, the read) after this many seconds.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
@@ -41,11 +33,6 @@ pub struct StartupOptions {
 }
 
 impl StartupOptions {
-    /// The `connector` binary to run (the same rule as `gateway-bench`).
-    pub fn connector_path(&self) -> PathBuf {
-        crate::options::connector_path(self.connector.as_deref())
-    }
-
     /// `--timeout-secs`.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
@@ -70,10 +57,11 @@ mod tests {
         assert_eq!(o.runs, 3);
         assert_eq!(o.timeout(), Duration::from_secs(600));
         assert!(!o.json_only);
-        assert!(o.connector.is_none());
-        assert!(o.connector_path().ends_with("connector"));
+        assert!(o.target.connector.is_none());
+        assert!(o.target.connector_path().ends_with("connector"));
         assert!(
-            o.mapping
+            o.target
+                .mapping
                 .ends_with("refrigerated-transportation/connector.yaml")
         );
     }
@@ -96,7 +84,10 @@ mod tests {
         assert_eq!(o.runs, 1);
         assert!(o.json_only);
         assert_eq!(o.timeout_secs, 120);
-        assert_eq!(o.connector_path(), PathBuf::from("/opt/connector"));
+        assert_eq!(
+            o.target.connector_path(),
+            std::path::PathBuf::from("/opt/connector")
+        );
         for bad in [
             ["startup-bench", "--contracts", "0"],
             ["startup-bench", "--runs", "0"],

@@ -51,7 +51,7 @@ impl Names {
 /// The `amqp:` settings of a side: the same prefetch and queue type for the relay and the gateway.
 pub fn settings(names: &Names, options: &Options) -> AmqpSettings {
     AmqpSettings {
-        url: options.amqp_url.clone(),
+        url: options.target.amqp_url.clone(),
         ingress_queue: names.ingress_queue.clone(),
         egress_exchange: names.egress_exchange.clone(),
         dead_letter_exchange: names.dead_letter_exchange.clone(),
