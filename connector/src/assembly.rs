@@ -47,6 +47,8 @@ pub async fn assemble(
             platform_version: opened.platform_version,
             connection_id: config.connection_id,
         },
+        limits: config.limits,
+        faults: config.faults.clone(),
     };
     let processor = Arc::new(Processor::new(
         opened.ledger.clone(),

@@ -18,4 +18,5 @@ pub mod metrics_names;
 pub mod observer;
 pub mod outcome_store;
 pub mod processor;
+pub mod request_faults;
 pub mod shutdown_signal;

@@ -1,6 +1,6 @@
 //! Names of the Prometheus metrics the gateway exports, in one place so the HTTP docs and tests agree with the code.
 
-/// Ingress messages by `message_name` and `outcome` (completed, replayed, malformed, exhausted).
+/// Ingress messages by `message_name` and `outcome` (completed, replayed, malformed, exhausted, poisoned).
 pub const INGRESS_MESSAGES: &str = "connector_ingress_messages_total";
 /// Egress messages published and confirmed, by `message_name` (the routing key).
 pub const EGRESS_MESSAGES: &str = "connector_egress_messages_total";
@@ -10,7 +10,7 @@ pub const EGRESS_UNROUTABLE: &str = "connector_egress_unroutable_total";
 pub const PROCESSING_SECONDS: &str = "connector_processing_seconds";
 /// Retries of transient ledger faults.
 pub const LEDGER_RETRIES: &str = "connector_ledger_retries_total";
-/// Originals sent to the dead-letter exchange, by `reason` (malformed, exhausted).
+/// Originals sent to the dead-letter exchange, by `reason` (malformed, exhausted, poisoned).
 pub const DEAD_LETTERS: &str = "connector_dead_letters_total";
 /// Broker reconnections.
 pub const RECONNECTS: &str = "connector_broker_reconnects_total";
@@ -18,3 +18,8 @@ pub const RECONNECTS: &str = "connector_broker_reconnects_total";
 pub const OBSERVER_MESSAGES: &str = "connector_observer_messages_total";
 /// Ledger end minus the observer's confirmed checkpoint.
 pub const OBSERVER_LAG: &str = "connector_observer_offset_lag";
+/// Copies of egress for a request's `reply_to` that were not delivered, by `reason` (not_allowed, unroutable,
+/// nacked, channel_failed).
+pub const REPLY_COPIES_DROPPED: &str = "connector_reply_copies_dropped_total";
+/// Panics caught at a delivery's boundary (the delivery got Failure 5000).
+pub const PANICS_CAUGHT: &str = "connector_panics_caught_total";

@@ -8,6 +8,7 @@ pub mod egress;
 pub mod error_code;
 pub mod ids;
 pub mod ingress;
+pub mod limits;
 pub mod parse;
 pub mod properties;
 pub mod schemas;

@@ -4,7 +4,14 @@
 //! it) or not (a *generic* error), and its message names the field and the expected form, e.g.
 //! `parameters[2].value: expected a string, found number 12`. The checks mirror the JSON Schemas in `schemas/`
 //! (a test feeds both the same corpus), plus one the schemas cannot express: duplicate parameter names.
+//!
+//! [`parse_ingress_with`] applies the [`Limits`] first: the size before anything is read, the nesting depth in one
+//! pass over the bytes, the parameter count before any parameter is read, so no message costs more than linear
+//! time in its (bounded) size.
 
+use std::collections::HashMap;
+
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -13,6 +20,11 @@ use crate::ingress::{
     CreateContractActionRequest, CreateContractRequest, IngressRequest, Parameter,
     ReadContractRequest,
 };
+use crate::limits::{Limits, cut, json_depth, over_limit};
+
+/// How much of an over-long requestId a Failure repeats (bytes): enough to recognise it, short enough for an AMQP
+/// correlation id.
+pub const REQUEST_ID_SHOWN_BYTES: usize = 64;
 
 /// The message names the gateway accepts.
 pub const MESSAGE_NAMES: [&str; 3] = [
@@ -32,6 +44,9 @@ pub struct IngressError {
     pub field: Option<String>,
     /// A sentence naming the field and the expected form.
     pub message: String,
+    /// `request_id` is only the beginning of a requestId over `limits.max_request_id_bytes`: it names the request
+    /// for a person, but is not its idempotency key.
+    pub request_id_cut: bool,
 }
 
 impl IngressError {
@@ -65,9 +80,19 @@ pub fn describe(value: &Value) -> String {
     }
 }
 
+/// A sender's text quoted for an error message, cut to its first 40 bytes (`"abc…"`), so a Failure never repeats an
+/// unbounded value back.
+pub fn quoted(text: &str) -> String {
+    format!("{:?}", cut(text, QUOTED_BYTES))
+}
+
+/// How much of a sender's value an error message quotes.
+const QUOTED_BYTES: usize = 40;
+
 struct Reader<'a> {
     object: &'a Map<String, Value>,
     request_id: Option<String>,
+    limits: &'a Limits,
 }
 
 impl Reader<'_> {
@@ -77,6 +102,7 @@ impl Reader<'_> {
             code: ErrorCode::BadRequest,
             field: Some(field.into()),
             message,
+            request_id_cut: false,
         }
     }
 
@@ -132,7 +158,21 @@ impl Reader<'_> {
                 ));
             }
         };
+        if items.len() > self.limits.max_parameters {
+            return Err(self.fail(
+                "parameters",
+                over_limit(
+                    "parameters",
+                    items.len(),
+                    "entries",
+                    self.limits.max_parameters,
+                    "max_parameters",
+                ),
+            ));
+        }
         let mut out: Vec<Parameter> = Vec::with_capacity(items.len());
+        // Name → first index: duplicates are found in linear time, whatever the count.
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let Value::Object(p) = item else {
                 return Err(self.fail(
@@ -144,7 +184,7 @@ impl Reader<'_> {
                 ));
             };
             let field = |key: &str| match p.get(key) {
-                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::String(s)) => Ok(s.as_str()),
                 None => Err(self.fail(
                     format!("parameters[{i}].{key}"),
                     format!("parameters[{i}].{key}: missing (expected a string)"),
@@ -165,13 +205,31 @@ impl Reader<'_> {
                     format!("parameters[{i}].name: empty (expected a parameter name)"),
                 ));
             }
-            if let Some(first) = out.iter().position(|q| q.name == name) {
+            if value.len() > self.limits.max_parameter_value_bytes {
                 return Err(self.fail(
-                    format!("parameters[{i}].name"),
-                    format!("parameters[{i}].name: duplicate parameter {name:?} (first given at parameters[{first}])"),
+                    format!("parameters[{i}].value"),
+                    over_limit(
+                        &format!("parameters[{i}].value"),
+                        value.len(),
+                        "bytes",
+                        self.limits.max_parameter_value_bytes,
+                        "max_parameter_value_bytes",
+                    ),
                 ));
             }
-            out.push(Parameter { name, value });
+            if let Some(first) = seen.insert(name, i) {
+                return Err(self.fail(
+                    format!("parameters[{i}].name"),
+                    format!(
+                        "parameters[{i}].name: duplicate parameter {} (first given at parameters[{first}])",
+                        quoted(name)
+                    ),
+                ));
+            }
+            out.push(Parameter {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            });
         }
         Ok(out)
     }
@@ -220,6 +278,31 @@ fn generic(message: String, field: Option<&str>) -> IngressError {
         code: ErrorCode::BadRequest,
         field: field.map(str::to_owned),
         message,
+        request_id_cut: false,
+    }
+}
+
+/// Only the requestId of a body, every other value skipped without being built.
+#[derive(Deserialize)]
+struct RequestIdOnly {
+    #[serde(rename = "requestId")]
+    request_id: Option<String>,
+}
+
+/// The requestId of a body the parser refuses to build (too large or too deep), so its Failure can still be
+/// correlated: one pass that keeps nothing but that string. None when it cannot be read (or is too long to be one).
+pub fn request_id_hint(bytes: &[u8], limits: &Limits) -> Option<String> {
+    serde_json::from_slice::<RequestIdOnly>(bytes)
+        .ok()?
+        .request_id
+        .filter(|id| !id.is_empty() && id.len() <= limits.max_request_id_bytes)
+}
+
+/// A Failure for a body refused as a whole, correlated when its requestId can still be read.
+fn refused_whole(bytes: &[u8], limits: &Limits, message: String) -> IngressError {
+    IngressError {
+        request_id: request_id_hint(bytes, limits),
+        ..generic(message, None)
     }
 }
 
@@ -236,6 +319,49 @@ fn generic(message: String, field: Option<&str>) -> IngressError {
 /// assert!(!err.is_correlatable());
 /// ```
 pub fn parse_ingress(bytes: &[u8]) -> Result<IngressRequest, IngressError> {
+    parse_ingress_with(bytes, &Limits::default())
+}
+
+/// Parses one ingress message body within `limits`.
+///
+/// ```
+/// use message_schema::limits::Limits;
+/// use message_schema::parse::parse_ingress_with;
+/// let limits = Limits { max_request_id_bytes: 4, ..Limits::default() };
+/// let body = br#"{"messageName":"ReadContractRequest","requestId":"r-12345",
+///   "contractLedgerIdentifier":"27b3b7ad-10ce-4bd4-a72c-1bf215709a21","messageSchemaVersion":"1.0.0"}"#;
+/// let err = parse_ingress_with(body, &limits).unwrap_err();
+/// assert!(err.message.contains("limits.max_request_id_bytes"));
+/// assert!(err.request_id_cut);
+/// ```
+pub fn parse_ingress_with(bytes: &[u8], limits: &Limits) -> Result<IngressRequest, IngressError> {
+    if bytes.len() > limits.max_message_bytes {
+        return Err(refused_whole(
+            bytes,
+            limits,
+            over_limit(
+                "body",
+                bytes.len(),
+                "bytes",
+                limits.max_message_bytes,
+                "max_message_bytes",
+            ),
+        ));
+    }
+    let depth = json_depth(bytes);
+    if depth > limits.max_json_depth {
+        return Err(refused_whole(
+            bytes,
+            limits,
+            over_limit(
+                "body: JSON nesting",
+                depth,
+                "levels deep",
+                limits.max_json_depth,
+                "max_json_depth",
+            ),
+        ));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(generic(
             "body is empty (expected a JSON object)".to_owned(),
@@ -255,6 +381,26 @@ pub fn parse_ingress(bytes: &[u8]) -> Result<IngressRequest, IngressError> {
         ));
     };
     let request_id = match object.get("requestId") {
+        Some(Value::String(s)) if s.len() > limits.max_request_id_bytes => {
+            return Err(IngressError {
+                request_id: Some(cut(s, REQUEST_ID_SHOWN_BYTES)),
+                request_id_cut: true,
+                ..generic(
+                    format!(
+                        "{}; it begins {:?}",
+                        over_limit(
+                            "requestId",
+                            s.len(),
+                            "bytes",
+                            limits.max_request_id_bytes,
+                            "max_request_id_bytes"
+                        ),
+                        cut(s, REQUEST_ID_SHOWN_BYTES)
+                    ),
+                    Some("requestId"),
+                )
+            });
+        }
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         None => {
             return Err(generic(
@@ -278,7 +424,11 @@ pub fn parse_ingress(bytes: &[u8]) -> Result<IngressRequest, IngressError> {
             ));
         }
     };
-    let reader = Reader { object, request_id };
+    let reader = Reader {
+        object,
+        request_id,
+        limits,
+    };
     let expected_names = MESSAGE_NAMES.join(", ");
     let message_name = reader.string("messageName", &format!("one of {expected_names}"))?;
     if !MESSAGE_NAMES.contains(&message_name.as_str()) {

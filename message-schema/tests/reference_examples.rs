@@ -203,6 +203,7 @@ fn failures() {
         code: ErrorCode::Internal,
         field: None,
         message: "Boooom!".into(),
+        request_id_cut: false,
     };
     check(
         "error-correlatable.json",
@@ -213,6 +214,7 @@ fn failures() {
         code: ErrorCode::Internal,
         field: None,
         message: "Whaam!".into(),
+        request_id_cut: false,
     };
     check(
         "error-generic.json",

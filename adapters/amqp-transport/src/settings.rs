@@ -37,6 +37,29 @@ pub struct AmqpSettings {
     pub tls: Option<TlsSettings>,
     /// Shown by the broker (`rabbitmqctl list_connections client_properties`).
     pub connection_name: Option<String>,
+    /// Deliveries of one message that may end without an outcome (the gateway stopped or lost its session while
+    /// processing it) before it is dead-lettered with Failure 5000 instead of being processed again.
+    pub max_redeliveries: u32,
+    /// What the gateway does with a request's `reply_to`.
+    pub reply_to: ReplyToSettings,
+}
+
+/// Copies of egress to the queue a request names in `reply_to` (best effort).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplyToSettings {
+    /// When set, only queue names starting with one of these get copies; others are ignored (and counted).
+    pub allowed_prefixes: Option<Vec<String>>,
+}
+
+impl ReplyToSettings {
+    /// Whether a copy may go to `queue`.
+    pub fn allows(&self, queue: &str) -> bool {
+        match &self.allowed_prefixes {
+            None => true,
+            Some(prefixes) => prefixes.iter().any(|p| queue.starts_with(p.as_str())),
+        }
+    }
 }
 
 impl Default for AmqpSettings {
@@ -52,6 +75,8 @@ impl Default for AmqpSettings {
             prefetch: 256,
             tls: None,
             connection_name: None,
+            max_redeliveries: 5,
+            reply_to: ReplyToSettings::default(),
         }
     }
 }
@@ -62,6 +87,57 @@ impl AmqpSettings {
         self.dead_letter_queue
             .clone()
             .unwrap_or_else(|| format!("{}.queue", self.dead_letter_exchange))
+    }
+
+    /// `x-delivery-limit` of a quorum ingress queue: four times `max_redeliveries`, so the broker only dead-letters
+    /// a message when the gateway could not (its count includes returns after back-pressure and lost connections).
+    pub fn broker_delivery_limit(&self) -> i32 {
+        i32::try_from(self.max_redeliveries.saturating_mul(4)).unwrap_or(i32::MAX)
+    }
+
+    /// The first setting that cannot work, as `(path, why)`: names the broker takes must fit an AMQP short string.
+    pub fn invalid_setting(&self) -> Option<(String, String)> {
+        let dead_letter_queue = self.dead_letter_queue_name();
+        let names = [
+            ("ingress_queue", self.ingress_queue.as_str()),
+            ("egress_exchange", self.egress_exchange.as_str()),
+            ("dead_letter_exchange", self.dead_letter_exchange.as_str()),
+            ("dead_letter_queue", dead_letter_queue.as_str()),
+        ];
+        for (key, value) in names {
+            if value.len() > crate::properties::SHORT_STRING_MAX_BYTES {
+                return Some((
+                    format!("amqp.{key}"),
+                    format!(
+                        "{} bytes long (expected at most {} bytes: the broker takes names as AMQP short strings)",
+                        value.len(),
+                        crate::properties::SHORT_STRING_MAX_BYTES
+                    ),
+                ));
+            }
+        }
+        if self.ingress_queue.is_empty() {
+            return Some((
+                "amqp.ingress_queue".to_owned(),
+                "empty (expected a queue name)".to_owned(),
+            ));
+        }
+        if self.max_redeliveries == 0 {
+            return Some((
+                "amqp.max_redeliveries".to_owned(),
+                "expected at least 1 (a message the gateway stopped on once is tried again)"
+                    .to_owned(),
+            ));
+        }
+        if let Some(prefixes) = &self.reply_to.allowed_prefixes
+            && let Some(i) = prefixes.iter().position(String::is_empty)
+        {
+            return Some((
+                format!("amqp.reply_to.allowed_prefixes[{i}]"),
+                "empty (it would allow every queue; omit allowed_prefixes for that)".to_owned(),
+            ));
+        }
+        None
     }
 
     /// The URL with its password replaced by `***`, for logs and `/status`.

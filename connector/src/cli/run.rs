@@ -8,12 +8,26 @@ use crate::config::{Config, LogFormat};
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     init_logging(&config);
+    log_panics();
     crate::gateway::run(config).await
+}
+
+/// Panics go to the log as one error event (with the request's span, when inside one), instead of a raw stderr
+/// line: the gateway catches a panic at a delivery's boundary and keeps running, so it must be findable in the log.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = crate::processor::panic_message(info.payload());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(panic = %message, %location, "panicked");
+    }));
 }
 
 /// Human or JSON log lines on stderr, at `log.level` (overridable like any key: `CONNECTOR_LOG__LEVEL=debug`).
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+    let filter = tracing_subscriber::EnvFilter::try_new(quiet_returned_messages(&config.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -26,4 +40,32 @@ fn init_logging(config: &Config) {
             .with_current_span(true)
             .try_init(),
     };
+}
+
+/// lapin logs every message the broker returns as unroutable at WARN with its whole body: a sender naming a missing
+/// `reply_to` queue could fill the log with copies of its own large bodies. The gateway logs returns itself (without
+/// bodies, rate-limited for reply copies), so lapin's own line is off unless the level names it.
+fn quiet_returned_messages(level: &str) -> String {
+    if level.contains("returned_messages") {
+        level.to_owned()
+    } else {
+        format!("{level},lapin::returned_messages=off")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lapins_returned_message_dump_is_off_unless_asked_for() {
+        assert_eq!(
+            quiet_returned_messages("info,lapin=warn"),
+            "info,lapin=warn,lapin::returned_messages=off"
+        );
+        assert_eq!(
+            quiet_returned_messages("lapin::returned_messages=warn"),
+            "lapin::returned_messages=warn"
+        );
+    }
 }

@@ -24,6 +24,9 @@ pub use workflow::{
 use amqp_transport::AmqpSettings;
 use daml_ledger::DamlSettings;
 use embedded_ledger::FaultPlan;
+use message_schema::limits::Limits;
+
+use crate::request_faults::RequestFaultPlan;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +64,12 @@ pub struct Config {
     pub retry: RetryConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// What one ingress message may hold; checked before it is parsed.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Injected gateway faults, for testing how poison messages are contained (never set this in production).
+    #[serde(default)]
+    pub faults: Option<RequestFaultPlan>,
     pub workflows: IndexMap<String, WorkflowConfig>,
 }
 
@@ -310,6 +319,12 @@ impl Config {
             path: path.to_owned(),
             message,
         };
+        if let Some((path, message)) = self.amqp.invalid_setting() {
+            return Err(invalid(&path, message));
+        }
+        if let Some((setting, message)) = self.limits.invalid_setting() {
+            return Err(invalid(&format!("limits.{setting}"), message));
+        }
         if self.party.trim().is_empty() {
             return Err(invalid(
                 "party",

@@ -1,10 +1,12 @@
 //! `connector run`: the gateway. Connects to the broker (reconnecting with backoff), runs broker sessions, the
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
+mod acks;
 pub mod health;
 mod in_order;
 mod ledger_gate;
 mod ordering;
+mod reply_copies;
 mod session;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::outcome_store::{OutcomeStore, RedbOutcomeStore};
 use health::Health;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 pub use ordering::{KeyedSequencer, ordering_key};
+use reply_copies::ReplyCopies;
 use session::{SessionContext, SessionEnd, run_session};
 
 /// Resolves once `shutdown` turns true (the borrow guard is dropped inside, so callers stay `Send`).
@@ -112,10 +115,11 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         until_stopped(&mut http_shutdown).await;
     }));
 
-    let outcomes: Arc<dyn OutcomeStore> = Arc::new(
+    let state = Arc::new(
         RedbOutcomeStore::open(&config.state_dir.join("outcomes.redb"))
             .context("cannot open the state store")?,
     );
+    let outcomes: Arc<dyn OutcomeStore> = state.clone();
     let assembly = {
         let mut attempt = 0;
         loop {
@@ -166,11 +170,13 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     let ctx = SessionContext {
         processor: assembly.processor.clone(),
         outcomes: outcomes.clone(),
+        attempts: state.clone(),
         settings: config.amqp.clone(),
         health: health.clone(),
         ordering: config.ordering,
         max_in_flight: config.max_in_flight,
         drain_timeout: Duration::from_secs(30),
+        reply_copies: Arc::new(ReplyCopies::new(config.amqp.reply_to.clone())),
     };
     let mut attempt: u32 = 0;
     loop {
@@ -196,7 +202,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
                         }
                         break;
                     }
-                    SessionEnd::ConnectionLost(reason) => {
+                    SessionEnd::ConnectionLost(reason) | SessionEnd::BackPressure(reason) => {
                         tracing::warn!(%reason, "broker session ended; reconnecting");
                         health.record_error(format!("broker: {reason}"));
                         let _ = session.close().await;

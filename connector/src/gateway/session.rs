@@ -1,37 +1,50 @@
 //! One broker session: consume → process → publish (pipelined) → await confirms → flush outcomes → ack, in
-//! delivery order. It ends on shutdown, on a lost connection, or when processing must halt; the caller reconnects.
+//! delivery order. It ends on shutdown, on a lost connection, on broker back-pressure, or when processing must halt;
+//! the caller reconnects.
 //!
 //! Deliveries are acked only after every egress message of theirs is confirmed and their outcome is durable, and
-//! always in delivery order, so a crash at any point leaves unacked exactly what may not have been fully published;
-//! the broker redelivers those and the outcome store answers them without a second ledger effect.
+//! always in delivery order (`acks.rs`), so a crash at any point leaves unacked exactly what may not have been fully
+//! published; the broker redelivers those and the outcome store answers them without a second ledger effect.
 //!
 //! In strict ordering, phase 1 of each delivery ([`Processor::begin`]: mapping and sequencing its ledger command)
 //! runs here, one delivery at a time in queue order; phase 2 ([`Processor::finish`]: waiting for the transaction to
 //! be durable, recording the outcome) and publishing run in a task per delivery, so the ledger can cover many
 //! deliveries with one journal sync. Each task publishes only after the previous delivery's task has published, so
 //! egress still leaves in queue order.
+//!
+//! Poison containment: a panic anywhere in one delivery's processing is caught at that delivery's boundary and
+//! answered with Failure 5000 and a dead letter (`contained`). A message the broker redelivers is processed alone,
+//! after its attempt is counted durably (`outcome_store::DeliveryAttempts`); one that keeps ending the session is
+//! dead-lettered with 5000 once `amqp.max_redeliveries` is spent, and, should even that fail, rejected so that the
+//! broker dead-letters it without the gateway publishing anything.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use amqp_transport::{
-    AmqpSession, AmqpSettings, ConfirmOutcome, DeliveryAcker, IngressDelivery, OutgoingMessage,
-    PendingConfirm, Publisher, dead_letter_message,
+    AmqpSession, AmqpSettings, IngressDelivery, OutgoingMessage, Publisher, ReplyPublisher,
+    dead_letter_message,
 };
+use futures::FutureExt;
 use futures::StreamExt;
+use futures::future::Fuse;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::acks::{Published, Settle, Settler, Work, settle_in_order};
 use super::health::Health;
 use super::in_order::place_in_order;
 use super::ordering::{KeyedSequencer, TurnGuard};
+use super::reply_copies::ReplyCopies;
 use crate::config::Ordering;
 use crate::encoded_egress::EncodedEgress;
 use crate::metrics_names;
-use crate::outcome_store::OutcomeStore;
-use crate::processor::{Disposition, Processed, Processor};
+use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore, delivery_key};
+use crate::processor::{Disposition, Processed, Processor, Sender, Staged, panic_message};
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +53,21 @@ pub enum SessionEnd {
     Shutdown,
     /// The broker connection or a channel failed; reconnect.
     ConnectionLost(String),
+    /// The broker refused (nacked) the gateway's egress, e.g. a full queue that rejects publishes; reconnect after
+    /// a pause. Not the fault of the message whose egress it was.
+    BackPressure(String),
     /// Processing cannot continue (ledger authentication, state store); pause, then reconnect.
     Halted(String),
+}
+
+impl SessionEnd {
+    /// Whether the end had a cause outside the message in flight, so it does not count as that message's attempt.
+    fn is_outside_the_message(&self) -> bool {
+        matches!(
+            self,
+            SessionEnd::Shutdown | SessionEnd::BackPressure(_) | SessionEnd::Halted(_)
+        )
+    }
 }
 
 /// What a session needs.
@@ -49,29 +75,48 @@ pub enum SessionEnd {
 pub struct SessionContext {
     pub processor: Arc<Processor>,
     pub outcomes: Arc<dyn OutcomeStore>,
+    pub attempts: Arc<dyn DeliveryAttempts>,
     pub settings: AmqpSettings,
     pub health: Arc<Health>,
     pub ordering: Ordering,
     pub max_in_flight: usize,
     /// How long shutdown waits for in-flight work before closing anyway.
     pub drain_timeout: Duration,
+    pub reply_copies: Arc<ReplyCopies>,
 }
 
-/// One delivery's published result, waiting for its confirms before the ack.
-struct Published {
-    acker: DeliveryAcker,
-    confirms: Vec<PendingConfirm>,
-    routing_keys: Vec<String>,
-    message_name: &'static str,
-    outcome: &'static str,
-    dead_lettered: Option<&'static str>,
-    started: Instant,
+/// Where a delivery's messages go: the session's confirming publisher, and the reply channel for `reply_to` copies.
+#[derive(Clone)]
+struct Outlets {
+    publisher: Publisher,
+    replies: Arc<ReplyPublisher>,
 }
 
-enum Work {
-    Published(Published),
-    Halted(String),
-    Lost(String),
+/// What to do with a delivery.
+enum Plan {
+    Process,
+    /// Spent its redeliveries: answer with Failure 5000 and dead-letter it, without processing it.
+    Poisoned(String),
+    /// Even that did not get it settled: reject it so the broker dead-letters it; publish nothing.
+    RejectOnly(String),
+}
+
+impl Plan {
+    /// The plan for a redelivered message on its `attempt`-th counted attempt.
+    fn for_attempt(attempt: u32, max_redeliveries: u32) -> Self {
+        let reason = format!(
+            "it was delivered {} times without an outcome: each time the gateway stopped or lost its broker session \
+             while processing it (amqp.max_redeliveries is {max_redeliveries})",
+            u64::from(attempt) + 1
+        );
+        if attempt > max_redeliveries.saturating_add(1) {
+            Plan::RejectOnly(reason)
+        } else if attempt > max_redeliveries {
+            Plan::Poisoned(reason)
+        } else {
+            Plan::Process
+        }
+    }
 }
 
 /// Runs a session until it ends.
@@ -85,36 +130,75 @@ pub async fn run_session(
         Err(e) => return SessionEnd::ConnectionLost(format!("cannot start consuming: {e}")),
     };
     ctx.health.set_consuming(true);
-    let publisher = session.publisher();
+    let outlets = Outlets {
+        publisher: session.publisher(),
+        replies: session.replies(),
+    };
+    let (settled_tx, mut settled) = watch::channel(0u64);
     let (ack_tx, ack_rx) = mpsc::channel::<JoinHandle<Work>>(ctx.max_in_flight.max(1));
-    let mut acker = tokio::spawn(ack_in_order(
+    let settler_task = tokio::spawn(settle_in_order(
         ack_rx,
-        ctx.outcomes.clone(),
-        ctx.health.clone(),
+        Settler {
+            outcomes: ctx.outcomes.clone(),
+            attempts: ctx.attempts.clone(),
+            health: ctx.health.clone(),
+            settled: settled_tx,
+        },
     ));
+    let settler_abort = settler_task.abort_handle();
+    // Fused: it may finish inside `wait_settled`, and must then never be polled again.
+    let mut settler = settler_task.fuse();
     let mut sequencer = KeyedSequencer::new(ctx.max_in_flight);
+    let mut dispatched: u64 = 0;
+    // The counted (redelivered) delivery in flight, by its dispatch number.
+    let mut counted_in_flight: Option<(u64, DeliveryKey)> = None;
     let end = loop {
         tokio::select! {
             biased;
             _ = shutdown.changed() => break SessionEnd::Shutdown,
-            result = &mut acker => {
-                break match result {
-                    Ok(end) => end,
-                    Err(e) => SessionEnd::ConnectionLost(format!("ack task failed: {e}")),
-                };
-            }
+            result = &mut settler => break settler_end(result),
             _ = session.closed() => break SessionEnd::ConnectionLost("broker connection closed".to_owned()),
             next = deliveries.next() => match next {
                 None => break SessionEnd::ConnectionLost("the consumer was cancelled by the broker".to_owned()),
                 Some(Err(e)) => break SessionEnd::ConnectionLost(format!("consumer failed: {e}")),
                 Some(Ok(delivery)) => {
-                    let (handle, halted) = dispatch(ctx, &publisher, &mut sequencer, delivery).await;
+                    let mut counted = None;
+                    let plan = if delivery.was_delivered_before() {
+                        // Alone: whatever ends the session next, it was this message or something outside it.
+                        if let Some(end) = wait_settled(&mut settled, dispatched, &mut settler, shutdown, session).await {
+                            break end;
+                        }
+                        let key = delivery_key(&delivery.body);
+                        let attempts = ctx.attempts.clone();
+                        let begun = tokio::task::spawn_blocking(move || attempts.begin_attempt(&key)).await;
+                        match begun {
+                            Ok(Ok(attempt)) => {
+                                counted = Some(key);
+                                Plan::for_attempt(attempt, ctx.settings.max_redeliveries)
+                            }
+                            Ok(Err(e)) => break SessionEnd::Halted(format!("cannot count a redelivered message's attempt: {e}")),
+                            Err(e) => break SessionEnd::Halted(format!("the attempt counting task failed: {e}")),
+                        }
+                    } else {
+                        Plan::Process
+                    };
+                    let (handle, stop) = dispatch(ctx, &outlets, &mut sequencer, delivery, plan, counted).await;
+                    dispatched += 1;
+                    if let Some(key) = counted {
+                        counted_in_flight = Some((dispatched, key));
+                    }
                     if ack_tx.send(handle).await.is_err() {
                         break SessionEnd::ConnectionLost("ack task stopped".to_owned());
                     }
-                    if let Some(reason) = halted {
+                    if let Some(end) = stop {
                         // Strict order: no later delivery may reach the ledger before this one is redelivered.
-                        break SessionEnd::Halted(reason);
+                        break end;
+                    }
+                    if counted.is_some() {
+                        if let Some(end) = wait_settled(&mut settled, dispatched, &mut settler, shutdown, session).await {
+                            break end;
+                        }
+                        counted_in_flight = None;
                     }
                 }
             },
@@ -122,72 +206,227 @@ pub async fn run_session(
     };
     ctx.health.set_consuming(false);
     drop(ack_tx);
-    if end == SessionEnd::Shutdown {
+    let end = if end == SessionEnd::Shutdown {
         // Let every delivery already taken finish, be confirmed and acked, so a clean stop redelivers nothing.
-        match tokio::time::timeout(ctx.drain_timeout, &mut acker).await {
-            Ok(Ok(SessionEnd::Shutdown)) => {}
-            Ok(Ok(other)) => return other,
-            Ok(Err(e)) => return SessionEnd::ConnectionLost(format!("ack task failed: {e}")),
-            Err(_) => tracing::warn!(
-                "shutdown: in-flight work did not finish in time; the broker will redeliver it"
-            ),
+        match tokio::time::timeout(ctx.drain_timeout, &mut settler).await {
+            Ok(result) => match settler_end(result) {
+                SessionEnd::Shutdown => SessionEnd::Shutdown,
+                other => other,
+            },
+            Err(_) => {
+                tracing::warn!(
+                    "shutdown: in-flight work did not finish in time; the broker will redeliver it"
+                );
+                SessionEnd::Shutdown
+            }
         }
     } else {
-        acker.abort();
+        settler_abort.abort();
+        end
+    };
+    if let Some((number, key)) = counted_in_flight
+        && *settled.borrow() < number
+        && end.is_outside_the_message()
+        && let Err(e) = ctx.attempts.forgive_attempt(&key)
+    {
+        tracing::warn!(error = %e, "cannot give back a redelivered message's attempt");
     }
     end
+}
+
+fn settler_end(result: Result<SessionEnd, tokio::task::JoinError>) -> SessionEnd {
+    match result {
+        Ok(end) => end,
+        Err(e) => SessionEnd::ConnectionLost(format!("ack task failed: {e}")),
+    }
+}
+
+/// Waits until `target` deliveries of this session are settled; or returns why the session ended first.
+async fn wait_settled(
+    settled: &mut watch::Receiver<u64>,
+    target: u64,
+    settler: &mut Fuse<JoinHandle<SessionEnd>>,
+    shutdown: &mut watch::Receiver<bool>,
+    session: &AmqpSession,
+) -> Option<SessionEnd> {
+    tokio::select! {
+        biased;
+        _ = shutdown.changed() => Some(SessionEnd::Shutdown),
+        result = settler => Some(settler_end(result)),
+        _ = session.closed() => Some(SessionEnd::ConnectionLost("broker connection closed".to_owned())),
+        reached = settled.wait_for(|n| *n >= target) => match reached {
+            Ok(_) => None,
+            Err(_) => Some(SessionEnd::ConnectionLost("the ack task stopped".to_owned())),
+        },
+    }
+}
+
+/// Runs `work`, turning a panic inside it into its message: the boundary of one delivery.
+async fn contained<T>(work: impl Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|payload| panic_message(&*payload))
+}
+
+/// The outcome of a delivery whose processing panicked.
+fn panicked(ctx: &SessionContext, body: &[u8], panic: &str) -> Processed {
+    metrics::counter!(metrics_names::PANICS_CAUGHT).increment(1);
+    tracing::error!(
+        panic,
+        "processing a message panicked; it gets Failure 5000 and is dead-lettered"
+    );
+    ctx.processor
+        .poisoned(body, &format!("processing it panicked: {panic}"))
 }
 
 /// In strict ordering every delivery takes its turn on this one key, so each waits for the previous one to publish.
 const STRICT_ORDER: Option<Uuid> = Some(Uuid::nil());
 
+/// A delivery after phase 1.
+enum Begun {
+    Staged(Staged),
+    Done(Processed),
+}
+
 /// Starts the work for one delivery. Strict ordering runs its phase 1 before the next delivery is read and chains
 /// its publishing behind the previous delivery's; per-contract ordering chains the whole of it behind earlier work
 /// on the same linear id and lets the rest run concurrently (their waits for durability then share syncs too).
-/// Also returns why phase 1 halted processing, when it did (strict ordering only).
+/// Also returns how the session must end at once, when phase 1 says so (strict ordering only).
 async fn dispatch(
     ctx: &SessionContext,
-    publisher: &Publisher,
+    outlets: &Outlets,
     sequencer: &mut KeyedSequencer,
     delivery: IngressDelivery,
-) -> (JoinHandle<Work>, Option<String>) {
+    plan: Plan,
+    counted: Option<DeliveryKey>,
+) -> (JoinHandle<Work>, Option<SessionEnd>) {
     let ctx = ctx.clone();
-    let publisher = publisher.clone();
+    let outlets = outlets.clone();
+    let started = Instant::now();
+    match plan {
+        Plan::Process => {}
+        Plan::Poisoned(reason) => {
+            tracing::error!(%reason, "a redelivered message is dead-lettered with Failure 5000 instead of processed");
+            let processed = ctx.processor.poisoned(&delivery.body, &reason);
+            let work = tokio::spawn(async move {
+                let published =
+                    publish_outcome(&ctx, &outlets, &delivery, processed, started, None, counted);
+                contained(published).await.unwrap_or_else(|panic| {
+                    Work::Lost(format!("a panic while publishing: {panic}"))
+                })
+            });
+            return (work, None);
+        }
+        Plan::RejectOnly(reason) => {
+            tracing::error!(%reason, "a redelivered message could not be dead-lettered by the gateway either; it is rejected, so the broker dead-letters it");
+            let work = Work::Published(Published {
+                acker: delivery.acker(),
+                settle: Settle::RejectToDeadLetters,
+                confirms: vec![],
+                routing_keys: vec![],
+                message_name: "Poisoned",
+                outcome: "poisoned",
+                dead_lettered: Some("poisoned"),
+                started,
+                counted,
+            });
+            return (tokio::spawn(async move { work }), None);
+        }
+    }
+    let sender = Sender {
+        amqp_user_id: delivery.user_id.clone(),
+    };
     match ctx.ordering {
         Ordering::Strict => {
-            let started = Instant::now();
             let span = delivery_span(&delivery);
-            let staged = ctx
-                .processor
-                .begin(&delivery.body)
+            let begun = contained(ctx.processor.begin(&delivery.body, &sender))
                 .instrument(span.clone())
                 .await;
-            if let Some(id) = staged.request_id() {
-                span.record("request_id", id);
-            }
-            let halted = staged.halted().map(str::to_owned);
+            let (begun, stop) = match begun {
+                Ok(staged) => {
+                    if let Some(id) = staged.request_id() {
+                        span.record("request_id", printable(id));
+                    }
+                    let stop = staged
+                        .halted()
+                        .map(|reason| SessionEnd::Halted(reason.to_owned()))
+                        .or_else(|| {
+                            staged
+                                .abandoned()
+                                .map(|reason| SessionEnd::ConnectionLost(reason.to_owned()))
+                        });
+                    (Begun::Staged(staged), stop)
+                }
+                Err(panic) => (
+                    Begun::Done(span.in_scope(|| panicked(&ctx, &delivery.body, &panic))),
+                    None,
+                ),
+            };
             let turn = sequencer.enter(STRICT_ORDER).await;
             let work = tokio::spawn(
                 async move {
-                    let processed = ctx.processor.finish(staged).await;
+                    let processed = match begun {
+                        Begun::Staged(staged) => contained(ctx.processor.finish(staged))
+                            .await
+                            .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic)),
+                        Begun::Done(processed) => processed,
+                    };
                     let turn = turn.wait().await;
-                    publish_outcome(&ctx, &publisher, &delivery, processed, started, Some(turn))
-                        .await
+                    let published = publish_outcome(
+                        &ctx,
+                        &outlets,
+                        &delivery,
+                        processed,
+                        started,
+                        Some(turn),
+                        counted,
+                    );
+                    contained(published).await.unwrap_or_else(|panic| {
+                        Work::Lost(format!("a panic while publishing: {panic}"))
+                    })
                 }
                 .instrument(span),
             );
-            (work, halted)
+            (work, stop)
         }
         Ordering::PerContract => {
-            let key = super::ordering::ordering_key(&delivery.body);
+            // The processor refuses an oversized body without reading it; so does the ordering.
+            let key = if delivery.body.len() <= ctx.processor.limits().max_message_bytes {
+                super::ordering::ordering_key(&delivery.body)
+            } else {
+                None
+            };
             let turn = sequencer.enter(key).await;
             let work = tokio::spawn(async move {
                 let _turn = turn.wait().await;
-                handle_delivery(&ctx, &publisher, delivery).await
+                let span = delivery_span(&delivery);
+                async {
+                    let processed = contained(ctx.processor.process_from(&delivery.body, &sender))
+                        .await
+                        .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic));
+                    if let Some(id) = &processed.request_id {
+                        tracing::Span::current().record("request_id", printable(id));
+                    }
+                    let published = publish_outcome(
+                        &ctx, &outlets, &delivery, processed, started, None, counted,
+                    );
+                    contained(published).await.unwrap_or_else(|panic| {
+                        Work::Lost(format!("a panic while publishing: {panic}"))
+                    })
+                }
+                .instrument(span)
+                .await
             });
             (work, None)
         }
     }
+}
+
+/// A requestId as logs may show it: the sender's text with control and direction-changing characters escaped, so
+/// it can neither forge log lines nor reorder what a reader sees.
+fn printable(request_id: &str) -> String {
+    request_id.escape_debug().to_string()
 }
 
 fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
@@ -198,42 +437,31 @@ fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
     )
 }
 
-async fn handle_delivery(
-    ctx: &SessionContext,
-    publisher: &Publisher,
-    delivery: IngressDelivery,
-) -> Work {
-    let started = Instant::now();
-    let span = delivery_span(&delivery);
-    async move {
-        let processed = ctx.processor.process(&delivery.body).await;
-        if let Some(id) = &processed.request_id {
-            tracing::Span::current().record("request_id", id.as_str());
-        }
-        publish_outcome(ctx, publisher, &delivery, processed, started, None).await
-    }
-    .instrument(span)
-    .await
-}
-
-/// Publishes a delivery's egress (and its dead-letter copy), then hands back what its ack waits for. `turn`, when
-/// given, is released as soon as the messages have their places on the channel, so the next delivery's can follow.
+/// Publishes a delivery's egress (and its dead-letter copy, and best-effort `reply_to` copies), then hands back
+/// what its settling waits for. `turn`, when given, is released as soon as the messages have their places on the
+/// channel, so the next delivery's can follow.
 async fn publish_outcome(
     ctx: &SessionContext,
-    publisher: &Publisher,
+    outlets: &Outlets,
     delivery: &IngressDelivery,
     processed: Processed,
     started: Instant,
     turn: Option<TurnGuard>,
+    counted: Option<DeliveryKey>,
 ) -> Work {
     let (outcome, dead_letter) = match &processed.disposition {
         Disposition::Completed => ("completed", None),
         Disposition::Replayed => ("replayed", None),
         Disposition::Malformed { code, reason } => ("malformed", Some((*code, reason.clone()))),
         Disposition::Exhausted { reason } => ("exhausted", Some((5030, reason.clone()))),
+        Disposition::Poisoned { reason } => ("poisoned", Some((5000, reason.clone()))),
         Disposition::Halted { reason } => {
             tracing::error!(%reason, "processing halted; consumption pauses and the delivery will be redelivered");
             return Work::Halted(reason.clone());
+        }
+        Disposition::Abandoned { reason } => {
+            tracing::warn!(%reason, "the broker session ends on this delivery");
+            return Work::Lost(reason.clone());
         }
     };
     match &processed.disposition {
@@ -246,14 +474,19 @@ async fn publish_outcome(
         Disposition::Exhausted { reason } => {
             tracing::warn!(%reason, "ledger unavailable; request dead-lettered")
         }
+        Disposition::Poisoned { reason } => {
+            tracing::error!(%reason, "message dead-lettered with Failure 5000")
+        }
         _ => tracing::debug!("processed"),
     }
     let timestamp_secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let reply_to = delivery.reply_to.as_deref().filter(|q| !q.is_empty());
-    let mut messages = Vec::with_capacity(processed.egress.len() * 2 + 1);
+    // An original over the size limit is not copied (a copy with headers could exceed the broker's own limit):
+    // the broker dead-letters it when it is rejected.
+    let too_large_to_copy = delivery.body.len() > ctx.processor.limits().max_message_bytes;
+    let mut messages = Vec::with_capacity(processed.egress.len() + 1);
     let mut routing_keys = Vec::with_capacity(processed.egress.len());
     for egress in &processed.egress {
         messages.push(outgoing(
@@ -263,32 +496,55 @@ async fn publish_outcome(
             timestamp_secs,
         ));
         routing_keys.push(egress.routing_key.clone());
-        if let Some(reply_to) = reply_to {
-            // The default exchange routes by queue name.
-            messages.push(outgoing("", reply_to, egress, timestamp_secs));
-        }
     }
+    let mut settle = Settle::Ack;
     let mut dead_lettered = None;
     if let Some((code, reason)) = dead_letter {
-        messages.push(dead_letter_message(&ctx.settings, delivery, code, &reason));
+        if too_large_to_copy {
+            settle = Settle::RejectToDeadLetters;
+        } else {
+            messages.push(dead_letter_message(&ctx.settings, delivery, code, &reason));
+        }
         dead_lettered = Some(outcome);
     }
-    let publishes = messages.iter().map(|m| publisher.publish(m));
+    let reply_queue = ctx.reply_copies.target(delivery.reply_to.as_deref());
+    let copies: Vec<OutgoingMessage> = match reply_queue {
+        // The default exchange routes by queue name.
+        Some(queue) => processed
+            .egress
+            .iter()
+            .map(|egress| outgoing("", queue, egress, timestamp_secs))
+            .collect(),
+        None => vec![],
+    };
+    let main = messages
+        .iter()
+        .map(|m| outlets.publisher.publish(m).left_future());
+    let replies = copies
+        .iter()
+        .map(|m| outlets.replies.publish(m).right_future());
+    let mut placed = place_in_order(main.chain(replies), move || drop(turn)).await;
+    let reply_confirms = placed.split_off(messages.len());
+    if let Some(queue) = reply_queue {
+        tokio::spawn(Arc::clone(&ctx.reply_copies).watch(queue.to_owned(), reply_confirms));
+    }
     let mut confirms = Vec::with_capacity(messages.len());
-    for published in place_in_order(publishes, move || drop(turn)).await {
+    for (message, published) in messages.iter().zip(placed) {
         match published {
-            Ok(confirm) => confirms.push(confirm),
+            Ok(confirm) => confirms.push((message.routing_key.clone(), confirm)),
             Err(e) => return Work::Lost(format!("publish failed: {e}")),
         }
     }
     Work::Published(Published {
         acker: delivery.acker(),
+        settle,
         confirms,
         routing_keys,
         message_name: processed.message_name,
         outcome,
         dead_lettered,
         started,
+        counted,
     })
 }
 
@@ -305,120 +561,56 @@ fn outgoing(
         message_id: egress.message_id.clone(),
         correlation_id: egress.request_id.clone(),
         message_type: Some(egress.routing_key.clone()),
+        reply_to: None,
         timestamp_secs,
         headers: Default::default(),
     }
 }
 
-/// Awaits each delivery's work and confirms in delivery order, flushes the outcome store once per batch, then acks.
-async fn ack_in_order(
-    mut rx: mpsc::Receiver<JoinHandle<Work>>,
-    outcomes: Arc<dyn OutcomeStore>,
-    health: Arc<Health>,
-) -> SessionEnd {
-    const MAX_BATCH: usize = 512;
-    let mut batch: Vec<Published> = Vec::with_capacity(MAX_BATCH);
-    let mut pending_end = None;
-    while let Some(first) = rx.recv().await {
-        let mut handles = vec![first];
-        while handles.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(h) => handles.push(h),
-                Err(_) => break,
-            }
-        }
-        for handle in handles {
-            let work = match handle.await {
-                Ok(work) => work,
-                Err(e) => Work::Lost(format!("processing task failed: {e}")),
-            };
-            match work {
-                Work::Published(published) => batch.push(published),
-                Work::Halted(reason) => {
-                    pending_end = Some(SessionEnd::Halted(reason));
-                    break;
-                }
-                Work::Lost(reason) => {
-                    pending_end = Some(SessionEnd::ConnectionLost(reason));
-                    break;
-                }
-            }
-        }
-        // Confirms, in order.
-        for published in &mut batch {
-            for (i, confirm) in std::mem::take(&mut published.confirms)
-                .into_iter()
-                .enumerate()
-            {
-                match confirm.wait().await {
-                    Ok(ConfirmOutcome::Acked) => {}
-                    Ok(ConfirmOutcome::Unroutable) => {
-                        let key = published
-                            .routing_keys
-                            .get(i)
-                            .map(String::as_str)
-                            .unwrap_or("reply_to");
-                        tracing::warn!(
-                            routing_key = key,
-                            "egress was unroutable: no queue is bound for it"
-                        );
-                        metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => key.to_owned()).increment(1);
-                        Health::bump(&health.unroutable_total, 1);
-                    }
-                    Ok(ConfirmOutcome::Nacked) => {
-                        return SessionEnd::ConnectionLost(
-                            "the broker refused (nacked) an egress message".to_owned(),
-                        );
-                    }
-                    Err(e) => {
-                        return SessionEnd::ConnectionLost(format!(
-                            "waiting for a publisher confirm: {e}"
-                        ));
-                    }
-                }
-            }
-        }
-        if !batch.is_empty() {
-            // The flush waits for an fsync: off the async workers, which meanwhile publish later deliveries.
-            let store = Arc::clone(&outcomes);
-            let flushed = match tokio::task::spawn_blocking(move || store.flush()).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("the flush task failed: {e}")),
-            };
-            if let Err(e) = flushed {
-                return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
-            }
-            let acks = place_in_order(batch.iter().map(|p| p.acker.ack()), || ()).await;
-            for (published, acked) in batch.drain(..).zip(acks) {
-                if let Err(e) = acked {
-                    return SessionEnd::ConnectionLost(format!("ack failed: {e}"));
-                }
-                record_metrics(&health, &published);
-            }
-        }
-        if let Some(end) = pending_end.take() {
-            return end;
-        }
-    }
-    SessionEnd::Shutdown
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn record_metrics(health: &Health, published: &Published) {
-    metrics::counter!(metrics_names::INGRESS_MESSAGES, "message_name" => published.message_name, "outcome" => published.outcome)
-        .increment(1);
-    Health::bump(&health.ingress_total, 1);
-    for key in &published.routing_keys {
-        metrics::counter!(metrics_names::EGRESS_MESSAGES, "message_name" => key.clone())
-            .increment(1);
+    #[test]
+    fn redelivered_messages_are_processed_until_their_redeliveries_are_spent() {
+        assert!(matches!(Plan::for_attempt(1, 5), Plan::Process));
+        assert!(matches!(Plan::for_attempt(5, 5), Plan::Process));
+        match Plan::for_attempt(6, 5) {
+            Plan::Poisoned(reason) => {
+                assert!(reason.contains("delivered 7 times"), "{reason}");
+                assert!(reason.contains("amqp.max_redeliveries is 5"), "{reason}");
+            }
+            _ => panic!("the sixth redelivery is dead-lettered"),
+        }
+        assert!(matches!(Plan::for_attempt(7, 5), Plan::RejectOnly(_)));
     }
-    Health::bump(&health.egress_total, published.routing_keys.len() as u64);
-    if published.outcome == "replayed" {
-        Health::bump(&health.replayed_total, 1);
+
+    #[test]
+    fn sessions_ended_from_outside_the_message_do_not_count_against_it() {
+        assert!(SessionEnd::BackPressure(String::new()).is_outside_the_message());
+        assert!(SessionEnd::Halted(String::new()).is_outside_the_message());
+        assert!(SessionEnd::Shutdown.is_outside_the_message());
+        assert!(!SessionEnd::ConnectionLost(String::new()).is_outside_the_message());
     }
-    if let Some(reason) = published.dead_lettered {
-        metrics::counter!(metrics_names::DEAD_LETTERS, "reason" => reason).increment(1);
-        Health::bump(&health.dead_letters_total, 1);
+
+    #[test]
+    fn request_ids_in_logs_cannot_forge_lines_or_reorder_text() {
+        assert_eq!(printable("r-1"), "r-1");
+        let forged = printable("r\n2026-11-29T00:00:00Z INFO fake\u{202e}txt");
+        assert!(
+            !forged.contains('\n') && !forged.contains('\u{202e}'),
+            "{forged}"
+        );
+        assert!(
+            forged.contains("\\n") && forged.contains("\\u{202e}"),
+            "{forged}"
+        );
     }
-    metrics::histogram!(metrics_names::PROCESSING_SECONDS)
-        .record(published.started.elapsed().as_secs_f64());
+
+    #[tokio::test]
+    async fn a_panic_is_contained_and_its_message_kept() {
+        let caught = contained(async { panic!("boom at {}", 7) }).await;
+        assert_eq!(caught.unwrap_err(), "boom at 7");
+        assert_eq!(contained(async { 5 }).await, Ok(5));
+    }
 }

@@ -248,6 +248,7 @@ async fn publish(
         message_id: egress.message_id.clone(),
         correlation_id: None,
         message_type: Some(egress.routing_key.clone()),
+        reply_to: None,
         timestamp_secs: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{OutcomeStore, StoreError};
+use super::{DeliveryAttempts, DeliveryKey, OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
 /// Outcomes in a hash map.
@@ -11,6 +11,7 @@ use crate::encoded_egress::EncodedEgress;
 pub struct MemoryOutcomeStore {
     outcomes: Mutex<HashMap<String, Vec<EncodedEgress>>>,
     checkpoint: Mutex<Option<i64>>,
+    attempts: Mutex<HashMap<DeliveryKey, u32>>,
 }
 
 impl MemoryOutcomeStore {
@@ -52,6 +53,34 @@ impl OutcomeStore for MemoryOutcomeStore {
 
     fn set_checkpoint(&self, offset: i64) -> Result<(), StoreError> {
         *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(offset);
+        Ok(())
+    }
+}
+
+impl DeliveryAttempts for MemoryOutcomeStore {
+    fn begin_attempt(&self, key: &DeliveryKey) -> Result<u32, StoreError> {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = attempts.entry(*key).or_default();
+        *count = count.saturating_add(1);
+        Ok(*count)
+    }
+
+    fn forgive_attempt(&self, key: &DeliveryKey) -> Result<(), StoreError> {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = attempts.get_mut(key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                attempts.remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    fn settled(&self, key: &DeliveryKey) -> Result<(), StoreError> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
         Ok(())
     }
 }

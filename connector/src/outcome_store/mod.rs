@@ -4,9 +4,12 @@
 //! `put` may be cheap and not yet durable; `flush` makes everything put so far durable. The gateway flushes before it
 //! acks deliveries, which gives one fsync per batch of acks instead of one per message.
 
+mod delivery_attempts;
 mod memory;
+mod redb_attempts;
 mod redb_store;
 
+pub use delivery_attempts::{DeliveryAttempts, DeliveryKey, delivery_key};
 pub use memory::MemoryOutcomeStore;
 pub use redb_store::RedbOutcomeStore;
 

@@ -23,6 +23,8 @@ use crate::encoded_egress::EncodedEgress;
 
 const OUTCOMES: TableDefinition<&str, &[u8]> = TableDefinition::new("outcomes");
 const CHECKPOINTS: TableDefinition<&str, i64> = TableDefinition::new("checkpoints");
+/// Delivery key → attempts begun without being settled (see `delivery_attempts.rs`).
+pub(super) const ATTEMPTS: TableDefinition<&[u8], u32> = TableDefinition::new("delivery_attempts");
 const OBSERVER_CHECKPOINT: &str = "observer";
 const FORMAT_VERSION: u8 = 1;
 /// Outcomes held in memory before they are written without waiting for a flush.
@@ -32,7 +34,7 @@ type Batch = HashMap<String, Arc<Vec<u8>>>;
 
 /// Outcomes in a redb file.
 pub struct RedbOutcomeStore {
-    db: Database,
+    pub(super) db: Database,
     pending: Mutex<Pending>,
     /// One write of pending outcomes at a time, so a batch taken later never commits before an earlier one.
     writer: Mutex<()>,
@@ -49,7 +51,7 @@ struct Pending {
     unsynced: bool,
 }
 
-fn err(context: &str) -> impl Fn(String) -> StoreError + '_ {
+pub(super) fn err(context: &str) -> impl Fn(String) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
 }
 
@@ -74,6 +76,8 @@ impl RedbOutcomeStore {
         txn.open_table(OUTCOMES)
             .map_err(|e| err("create table")(e.to_string()))?;
         txn.open_table(CHECKPOINTS)
+            .map_err(|e| err("create table")(e.to_string()))?;
+        txn.open_table(ATTEMPTS)
             .map_err(|e| err("create table")(e.to_string()))?;
         txn.commit().map_err(|e| err("commit")(e.to_string()))?;
         Ok(Self {

@@ -12,6 +12,7 @@
 
 mod failure;
 mod in_flight;
+mod poisoned;
 mod request_ids;
 mod retry;
 mod transaction_egress;
@@ -27,12 +28,14 @@ use message_schema::ingress::{
     CreateContractActionRequest, CreateContractRequest, IngressRequest, Parameter,
     ReadContractRequest,
 };
-use message_schema::parse::parse_ingress;
+use message_schema::limits::Limits;
+use message_schema::parse::{parse_ingress_with, quoted};
 use message_schema::properties::flatten;
 use message_schema::value::{LedgerValue, Record};
 use uuid::Uuid;
 
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
+pub use poisoned::panic_message;
 pub use request_ids::{COMMAND_ID_PREFIX, command_id_for, linear_id_for};
 pub use retry::backoff;
 pub use transaction_egress::{ActionRequest, action_egress, create_egress};
@@ -43,6 +46,7 @@ use crate::encoded_egress::EncodedEgress;
 use crate::mapping::{MappingError, WorkflowMapping};
 use crate::metrics_names;
 use crate::outcome_store::OutcomeStore;
+use crate::request_faults::{RequestFaultKind, RequestFaultPlan};
 use in_flight::{InFlight, InFlightGuard};
 
 /// What the caller must do with the original message.
@@ -59,6 +63,11 @@ pub enum Disposition {
     Exhausted { reason: String },
     /// The gateway cannot work (authentication fault, outcome store failure): publish nothing, do not ack, stop.
     Halted { reason: String },
+    /// Processing it failed inside the gateway (a panic), or it kept ending the session: publish Failure 5000,
+    /// dead-letter the original with code 5000, ack. Not recorded, so it can be re-sent once the fault is fixed.
+    Poisoned { reason: String },
+    /// An injected test fault: publish nothing, do not ack, end the broker session as a lost connection would.
+    Abandoned { reason: String },
 }
 
 /// One processed message.
@@ -92,6 +101,8 @@ enum Step {
 struct Commit {
     pending: PendingCommit,
     egress: CommittedEgress,
+    /// An injected test fault: panic once the transaction is committed.
+    panic_after_commit: bool,
 }
 
 impl Staged {
@@ -104,6 +115,14 @@ impl Staged {
     pub fn halted(&self) -> Option<&str> {
         match &self.step {
             Step::Done(_, Disposition::Halted { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why the broker session must end, when phase 1 already knows it must (an injected fault).
+    pub fn abandoned(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::Abandoned { reason }) => Some(reason),
             _ => None,
         }
     }
@@ -185,6 +204,17 @@ pub struct ProcessorSettings {
     pub allowed_request_parties: Option<Vec<String>>,
     pub retry: RetryConfig,
     pub info: LedgerInfo,
+    /// What one message may hold.
+    pub limits: Limits,
+    /// Injected gateway faults (tests only).
+    pub faults: Option<RequestFaultPlan>,
+}
+
+/// Who sent a message, as the transport knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    /// The AMQP `user_id` property, which RabbitMQ checks against the publishing connection's user.
+    pub amqp_user_id: Option<String>,
 }
 
 /// Turns requests into ledger commands and egress.
@@ -283,24 +313,35 @@ impl Processor {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Processes one raw ingress body: [`Processor::begin`] then [`Processor::finish`].
+    /// Processes one raw ingress body from no particular sender: [`Processor::begin`] then [`Processor::finish`].
     pub async fn process(&self, body: &[u8]) -> Processed {
-        let staged = self.begin(body).await;
+        self.process_from(body, &Sender::default()).await
+    }
+
+    /// Processes one raw ingress body from `sender`.
+    pub async fn process_from(&self, body: &[u8], sender: &Sender) -> Processed {
+        let staged = self.begin(body, sender).await;
         self.finish(staged).await
+    }
+
+    /// What one message may hold.
+    pub fn limits(&self) -> &Limits {
+        &self.settings.limits
     }
 
     /// Phase 1, in queue order: parse, answer a repeated request from the outcome store, map, and sequence the
     /// ledger command (retrying transient faults in place), updating the contract index with its transaction so the
     /// next request is mapped on top of it. A Failure is recorded here, and made durable before the next command.
-    pub async fn begin(&self, body: &[u8]) -> Staged {
-        let request = match parse_ingress(body) {
+    pub async fn begin(&self, body: &[u8], _sender: &Sender) -> Staged {
+        let request = match parse_ingress_with(body, &self.settings.limits) {
             Ok(request) => request,
             Err(error) => {
                 let message = EgressMessage::ingress_failure(&self.settings.info, &error);
-                let origin = error
-                    .request_id
-                    .clone()
-                    .unwrap_or_else(|| body_digest(body));
+                // A cut requestId is not the request's identity: two could share their first bytes.
+                let origin = match &error.request_id {
+                    Some(id) if !error.request_id_cut => id.clone(),
+                    _ => body_digest(body),
+                };
                 return Staged {
                     request_id: error.request_id.clone(),
                     message_name: "Malformed",
@@ -321,6 +362,25 @@ impl Processor {
             IngressRequest::Read(_) => "ReadContractRequest",
         };
         let in_flight = self.in_flight.enter(&request_id).await;
+        let fault = self.injected_fault(&request);
+        match fault {
+            Some(RequestFaultKind::Panic) => {
+                panic!("injected fault: panic while mapping request {request_id:?}")
+            }
+            Some(RequestFaultKind::EndSession) => {
+                return Staged {
+                    request_id: Some(request_id),
+                    message_name,
+                    step: Step::Done(
+                        vec![],
+                        Disposition::Abandoned {
+                            reason: "injected fault: the session ends on this request".to_owned(),
+                        },
+                    ),
+                };
+            }
+            _ => {}
+        }
         let step = match self.outcomes.get(&request_id) {
             Ok(Some(egress)) => Step::Done(egress, Disposition::Replayed),
             Ok(None) => {
@@ -328,6 +388,16 @@ impl Processor {
                     IngressRequest::Create(r) => self.create(r).await,
                     IngressRequest::Action(r) => self.action(r).await,
                     IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r))),
+                };
+                let decision = match (decision, fault) {
+                    (
+                        Ok(Decision::Committing(mut commit)),
+                        Some(RequestFaultKind::PanicAfterCommit),
+                    ) => {
+                        commit.panic_after_commit = true;
+                        Ok(Decision::Committing(commit))
+                    }
+                    (decision, _) => decision,
                 };
                 match decision {
                     Ok(Decision::Egress(messages)) => {
@@ -368,9 +438,16 @@ impl Processor {
         let (egress, disposition) = match step {
             Step::Done(egress, disposition) => (egress, disposition),
             Step::Committing(commit, _in_flight) => {
-                let Commit { pending, egress } = *commit;
+                let Commit {
+                    pending,
+                    egress,
+                    panic_after_commit,
+                } = *commit;
                 let id = request_id.as_deref().unwrap_or_default();
                 match pending.committed().await {
+                    Ok(_) if panic_after_commit => {
+                        panic!("injected fault: panic after request {id:?} was committed")
+                    }
                     Ok(tx) => self.record(id, &egress.build(&self.settings.info, id, &tx)),
                     Err(e) => (
                         vec![],
@@ -416,6 +493,21 @@ impl Processor {
         }
     }
 
+    /// The injected test fault that hits a request, if any (an action is matched on its mapped choice).
+    fn injected_fault(&self, request: &IngressRequest) -> Option<RequestFaultKind> {
+        let plan = self.settings.faults.as_ref()?;
+        let choice = match request {
+            IngressRequest::Action(action) => self
+                .index_read()
+                .get(&action.contract_ledger_identifier)
+                .and_then(|prior| self.mapping.workflow_for_template(&prior.template_id))
+                .and_then(|workflow| workflow.functions.get(&action.workflow_function_name))
+                .map(|function| function.choice.clone()),
+            _ => None,
+        };
+        plan.fault_for(request.request_id(), choice.as_deref())
+    }
+
     fn acting_party(&self, request: &IngressRequest) -> Result<String, MappingError> {
         match (
             request.user_chain_identifier(),
@@ -429,8 +521,8 @@ impl Processor {
                         code: message_schema::error_code::ErrorCode::Forbidden,
                         field: Some("userChainIdentifier".to_owned()),
                         message: format!(
-                            "userChainIdentifier: party {party:?} may not act through this gateway (expected one of: {})",
-                            allowed.join(", ")
+                            "userChainIdentifier: party {:?} may not act through this gateway",
+                            message_schema::limits::cut(party, PARTY_SHOWN_BYTES)
                         ),
                     })
                 }
@@ -464,8 +556,8 @@ impl Processor {
             return fail(MappingError::not_found(
                 "workflowName",
                 format!(
-                    "workflowName: unknown workflow {:?} (expected one of: {})",
-                    request.workflow_name,
+                    "workflowName: unknown workflow {} (expected one of: {})",
+                    quoted(&request.workflow_name),
                     self.mapping.workflow_names().join(", ")
                 ),
             ));
@@ -526,8 +618,8 @@ impl Processor {
             return fail(MappingError::not_found(
                 "workflowFunctionName",
                 format!(
-                    "workflowFunctionName: unknown function {:?} for workflow {:?} (expected one of: {})",
-                    request.workflow_function_name,
+                    "workflowFunctionName: unknown function {} for workflow {:?} (expected one of: {})",
+                    quoted(&request.workflow_function_name),
                     workflow.name,
                     if names.is_empty() {
                         "none".to_owned()
@@ -595,7 +687,11 @@ impl Processor {
             Ok(pending) => {
                 self.index_write()
                     .apply(pending.transaction(), &self.mapping);
-                Ok(Decision::Committing(Box::new(Commit { pending, egress })))
+                Ok(Decision::Committing(Box::new(Commit {
+                    pending,
+                    egress,
+                    panic_after_commit: false,
+                })))
             }
             Err(failure) => self
                 .submit_failed(failure, request_id, name, linear_id, submitted, on_exercise)
@@ -720,6 +816,9 @@ fn resolve_value(value: &mut LedgerValue, index: &ContractIndex) {
         _ => {}
     }
 }
+
+/// How much of a refused party id a Failure repeats: a whole Daml party id (name and fingerprint) fits.
+const PARTY_SHOWN_BYTES: usize = 255;
 
 /// Whether an egress message is a Failure (decided on the typed message, before it is encoded).
 fn is_failure(message: &EgressMessage) -> bool {

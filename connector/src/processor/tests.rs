@@ -76,6 +76,8 @@ fn settings() -> ProcessorSettings {
             platform_version: 1,
             connection_id: 1,
         },
+        limits: Limits::default(),
+        faults: None,
     }
 }
 
@@ -647,9 +649,13 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
                 platform_version: 1,
                 connection_id: 1,
             },
+            limits: Limits::default(),
+            faults: None,
         },
     );
-    let staged = processor.begin(&create("c1", "20", "60")).await;
+    let staged = processor
+        .begin(&create("c1", "20", "60"), &Sender::default())
+        .await;
     assert!(
         staged
             .halted()

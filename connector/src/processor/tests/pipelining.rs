@@ -57,7 +57,7 @@ async fn requests_begun_in_order_and_finished_together_share_one_sync_and_match_
     let f = journaled(dir.path(), Arc::new(MemoryOutcomeStore::new())).await;
     let mut staged = vec![];
     for body in mixed_requests() {
-        staged.push(f.processor.begin(&body).await);
+        staged.push(f.processor.begin(&body, &Sender::default()).await);
     }
     assert_eq!(
         f.ledger.journal_syncs(),
@@ -99,8 +99,9 @@ async fn a_copy_of_a_request_in_flight_waits_and_replays_the_first_copys_outcome
         &[("newCounterparty", "Carrier")],
         None,
     );
-    let first = f.processor.begin(&body).await;
-    let mut copy = Box::pin(f.processor.begin(&body));
+    let first = f.processor.begin(&body, &Sender::default()).await;
+    let sender = Sender::default();
+    let mut copy = Box::pin(f.processor.begin(&body, &sender));
     assert!(
         tokio::time::timeout(Duration::from_millis(100), &mut copy)
             .await

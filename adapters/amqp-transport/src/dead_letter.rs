@@ -1,0 +1,46 @@
+//! The dead-letter copy of an original: the same body and headers, plus headers saying why, routed by the ingress
+//! queue's name to the dead-letter exchange.
+
+use crate::delivery::IngressDelivery;
+use crate::publisher::OutgoingMessage;
+use crate::settings::AmqpSettings;
+
+/// How much of a reason the `x-error-reason` header carries.
+const REASON_CHARS: usize = 1000;
+
+/// The dead-letter copy of `original`, with `x-error-code`, `x-error-reason`, `x-original-queue` and (when it had
+/// one) `x-original-message-id`.
+pub fn dead_letter_message(
+    settings: &AmqpSettings,
+    original: &IngressDelivery,
+    error_code: u16,
+    reason: &str,
+) -> OutgoingMessage {
+    let mut headers = original.headers.clone();
+    headers.insert("x-error-code".to_owned(), error_code.to_string());
+    headers.insert(
+        "x-error-reason".to_owned(),
+        reason.chars().take(REASON_CHARS).collect(),
+    );
+    headers.insert(
+        "x-original-queue".to_owned(),
+        settings.ingress_queue.clone(),
+    );
+    if let Some(id) = &original.message_id {
+        headers.insert("x-original-message-id".to_owned(), id.clone());
+    }
+    OutgoingMessage {
+        exchange: settings.dead_letter_exchange.clone(),
+        routing_key: settings.ingress_queue.clone(),
+        body: original.body.clone(),
+        message_id: original
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("dead-{}-{}", original.generation, original.delivery_tag)),
+        correlation_id: original.correlation_id.clone(),
+        message_type: Some("DeadLetter".to_owned()),
+        reply_to: None,
+        timestamp_secs: 0,
+        headers,
+    }
+}

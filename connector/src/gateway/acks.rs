@@ -1,0 +1,179 @@
+//! Settling deliveries in order: each delivery's work is awaited in delivery order, its egress confirms are
+//! awaited, the outcome store is flushed once per batch, and only then are the deliveries acked (or, for an original
+//! too large to copy, rejected so the broker dead-letters it). A broker nack of the gateway's own egress ends the
+//! session as back-pressure; the broker then redelivers what was not acked.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use amqp_transport::{ConfirmOutcome, DeliveryAcker, PendingConfirm};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::health::Health;
+use super::in_order::place_in_order;
+use super::session::SessionEnd;
+use crate::metrics_names;
+use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore};
+
+/// How a delivery is settled once everything it published is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    Ack,
+    /// Rejected without requeue: the broker moves the original, unchanged, to the queue's dead-letter exchange.
+    /// For an original too large to be copied (its copy could exceed the broker's own size limit).
+    RejectToDeadLetters,
+}
+
+/// One delivery's published result, waiting for its confirms before it is settled.
+pub struct Published {
+    pub acker: DeliveryAcker,
+    pub settle: Settle,
+    /// Each publish with the routing key it went out under.
+    pub confirms: Vec<(String, PendingConfirm)>,
+    /// Routing keys of the egress (not the dead-letter copy), for the metrics.
+    pub routing_keys: Vec<String>,
+    pub message_name: &'static str,
+    pub outcome: &'static str,
+    pub dead_lettered: Option<&'static str>,
+    pub started: Instant,
+    /// Its attempt count, when it was counted (a redelivered message).
+    pub counted: Option<DeliveryKey>,
+}
+
+/// What one delivery's work came to.
+pub enum Work {
+    Published(Published),
+    Halted(String),
+    Lost(String),
+}
+
+/// Everything the settling task needs.
+pub struct Settler {
+    pub outcomes: Arc<dyn OutcomeStore>,
+    pub attempts: Arc<dyn DeliveryAttempts>,
+    pub health: Arc<Health>,
+    /// How many deliveries of this session are settled so far.
+    pub settled: watch::Sender<u64>,
+}
+
+/// Awaits each delivery's work and confirms in delivery order, flushes the outcome store once per batch, then
+/// settles the batch.
+pub async fn settle_in_order(
+    mut rx: mpsc::Receiver<JoinHandle<Work>>,
+    settler: Settler,
+) -> SessionEnd {
+    const MAX_BATCH: usize = 512;
+    let mut batch: Vec<Published> = Vec::with_capacity(MAX_BATCH);
+    let mut pending_end = None;
+    while let Some(first) = rx.recv().await {
+        let mut handles = vec![first];
+        while handles.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(h) => handles.push(h),
+                Err(_) => break,
+            }
+        }
+        for handle in handles {
+            let work = match handle.await {
+                Ok(work) => work,
+                Err(e) => Work::Lost(format!("processing task failed: {e}")),
+            };
+            match work {
+                Work::Published(published) => batch.push(published),
+                Work::Halted(reason) => {
+                    pending_end = Some(SessionEnd::Halted(reason));
+                    break;
+                }
+                Work::Lost(reason) => {
+                    pending_end = Some(SessionEnd::ConnectionLost(reason));
+                    break;
+                }
+            }
+        }
+        // Confirms, in order.
+        for published in &mut batch {
+            for (routing_key, confirm) in std::mem::take(&mut published.confirms) {
+                match confirm.wait().await {
+                    Ok(ConfirmOutcome::Acked) => {}
+                    Ok(ConfirmOutcome::Unroutable) => {
+                        tracing::warn!(
+                            routing_key,
+                            "egress was unroutable: no queue is bound for it"
+                        );
+                        metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => routing_key)
+                            .increment(1);
+                        Health::bump(&settler.health.unroutable_total, 1);
+                    }
+                    Ok(ConfirmOutcome::Nacked) => {
+                        return SessionEnd::BackPressure(
+                            "the broker refused (nacked) an egress message".to_owned(),
+                        );
+                    }
+                    Err(e) => {
+                        return SessionEnd::ConnectionLost(format!(
+                            "waiting for a publisher confirm: {e}"
+                        ));
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            // The flush waits for an fsync: off the async workers, which meanwhile publish later deliveries.
+            let store = Arc::clone(&settler.outcomes);
+            let flushed = match tokio::task::spawn_blocking(move || store.flush()).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the flush task failed: {e}")),
+            };
+            if let Err(e) = flushed {
+                return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
+            }
+            let settles = place_in_order(
+                batch.iter().map(|p| async move {
+                    match p.settle {
+                        Settle::Ack => p.acker.ack().await,
+                        Settle::RejectToDeadLetters => p.acker.reject_to_dead_letters().await,
+                    }
+                }),
+                || (),
+            )
+            .await;
+            for (published, settled) in batch.drain(..).zip(settles) {
+                if let Err(e) = settled {
+                    return SessionEnd::ConnectionLost(format!("ack failed: {e}"));
+                }
+                if let Some(key) = &published.counted
+                    && let Err(e) = settler.attempts.settled(key)
+                {
+                    tracing::warn!(error = %e, "cannot forget a settled message's attempt count");
+                }
+                record_metrics(&settler.health, &published);
+                settler.settled.send_modify(|n| *n += 1);
+            }
+        }
+        if let Some(end) = pending_end.take() {
+            return end;
+        }
+    }
+    SessionEnd::Shutdown
+}
+
+fn record_metrics(health: &Health, published: &Published) {
+    metrics::counter!(metrics_names::INGRESS_MESSAGES, "message_name" => published.message_name, "outcome" => published.outcome)
+        .increment(1);
+    Health::bump(&health.ingress_total, 1);
+    for key in &published.routing_keys {
+        metrics::counter!(metrics_names::EGRESS_MESSAGES, "message_name" => key.clone())
+            .increment(1);
+    }
+    Health::bump(&health.egress_total, published.routing_keys.len() as u64);
+    if published.outcome == "replayed" {
+        Health::bump(&health.replayed_total, 1);
+    }
+    if let Some(reason) = published.dead_lettered {
+        metrics::counter!(metrics_names::DEAD_LETTERS, "reason" => reason).increment(1);
+        Health::bump(&health.dead_letters_total, 1);
+    }
+    metrics::histogram!(metrics_names::PROCESSING_SECONDS)
+        .record(published.started.elapsed().as_secs_f64());
+}
