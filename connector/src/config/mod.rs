@@ -26,6 +26,9 @@ use daml_ledger::DamlSettings;
 use embedded_ledger::FaultPlan;
 
 /// The whole configuration file.
+///
+/// The derived `Debug` is safe to log: the secret-holding leaves redact themselves (`AmqpSettings` masks the
+/// broker password, `DamlSettings` drops URL userinfo), and the access token is never held, only its file's path.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
