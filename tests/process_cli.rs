@@ -325,3 +325,61 @@ async fn a_killed_journaled_run_reruns_to_the_same_state_without_duplicate_effec
         "the same number of effects"
     );
 }
+
+/// `check` and `run` refuse a token over plaintext `http://` to a remote host. The token file does not exist and the
+/// host does not resolve: the refusal comes from validating the config, before any file is read or connection made.
+#[test]
+fn check_refuses_a_token_over_plaintext_http_to_a_remote_ledger() {
+    let (config, _) = example();
+    let dir = tempfile::tempdir().unwrap();
+    let remote: String = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("embedded:") {
+                "  daml: { url: \"http://ledger.example.com:5001\", user_id: gateway, token_file: /nonexistent/ledger.jwt }\n".to_owned()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert!(remote.contains("ledger.example.com"), "{remote}");
+    let remote_path = dir.path().join("remote.yaml");
+    std::fs::write(&remote_path, remote).unwrap();
+
+    let expect_refusal = |out: std::process::Output| {
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "ledger.daml.url: refusing plaintext \"http://ledger.example.com:5001\" with ledger.daml.token_file set: the bearer token would cross the network in clear text"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("/nonexistent/ledger.jwt"), "{err}");
+    };
+    expect_refusal(
+        connector()
+            .args(["check", "--config"])
+            .arg(&remote_path)
+            .output()
+            .unwrap(),
+    );
+
+    let mut run = connector()
+        .args(["run", "--config"])
+        .arg(&remote_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while run.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = run.kill();
+            panic!("`connector run` did not refuse the config");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    expect_refusal(run.wait_with_output().unwrap());
+}

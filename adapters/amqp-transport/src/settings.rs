@@ -1,5 +1,6 @@
 //! The `amqp:` configuration block.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -22,7 +23,10 @@ pub struct TlsSettings {
 }
 
 /// Broker connection and topology.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+///
+/// `Debug` is written by hand and shows `url` through [`redact`], so any derived `Debug` that holds these settings
+/// (the connector's `Config`, for one) never prints the broker password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AmqpSettings {
     pub url: String,
@@ -160,6 +164,37 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+impl fmt::Debug for AmqpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured without `..`: a field added later fails to compile here until it is shown (or left out on
+        // purpose), instead of silently missing from the output or slipping past the redaction.
+        let Self {
+            url,
+            ingress_queue,
+            egress_exchange,
+            dead_letter_exchange,
+            dead_letter_queue,
+            queue_type,
+            single_active_consumer,
+            prefetch,
+            tls,
+            connection_name,
+        } = self;
+        f.debug_struct("AmqpSettings")
+            .field("url", &redact(url))
+            .field("ingress_queue", ingress_queue)
+            .field("egress_exchange", egress_exchange)
+            .field("dead_letter_exchange", dead_letter_exchange)
+            .field("dead_letter_queue", dead_letter_queue)
+            .field("queue_type", queue_type)
+            .field("single_active_consumer", single_active_consumer)
+            .field("prefetch", prefetch)
+            .field("tls", tls)
+            .field("connection_name", connection_name)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +223,32 @@ mod tests {
         assert_eq!(s, AmqpSettings::default());
         assert_eq!(s.dead_letter_queue_name(), "workbench.dead.queue");
         assert!(serde_json::from_str::<AmqpSettings>(r#"{"prefetsh": 1}"#).is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_the_password_and_shows_the_rest() {
+        let s = AmqpSettings {
+            url: "amqps://gateway:Tr0ub4dor&3-amqp@broker.example.com:5671/prod".into(),
+            tls: Some(TlsSettings {
+                ca_file: "/etc/broker-ca.pem".into(),
+            }),
+            connection_name: Some("gateway-7".into()),
+            ..Default::default()
+        };
+        for text in [format!("{s:?}"), format!("{s:#?}")] {
+            assert!(!text.contains("Tr0ub4dor"), "{text}");
+            for shown in [
+                "amqps://gateway:***@broker.example.com:5671/prod",
+                "workbench.ingress",
+                "workbench.egress",
+                "workbench.dead",
+                "Classic",
+                "256",
+                "/etc/broker-ca.pem",
+                "gateway-7",
+            ] {
+                assert!(text.contains(shown), "{shown} missing from {text}");
+            }
+        }
     }
 }

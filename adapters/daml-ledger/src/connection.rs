@@ -21,7 +21,12 @@ const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// Opens the (lazy) channel the settings describe; they must have passed [`DamlSettings::validate`].
 pub fn open_channel(settings: &DamlSettings) -> Result<Channel, SettingsError> {
     let mut endpoint = Endpoint::from_shared(settings.url.clone())
-        .map_err(|e| SettingsError::at("url", format!("{:?} is not usable: {e}", settings.url)))?
+        .map_err(|e| {
+            SettingsError::at(
+                "url",
+                format!("{:?} is not usable: {e}", settings.shown_url()),
+            )
+        })?
         .connect_timeout(settings.call_timeout())
         .tcp_keepalive(Some(KEEP_ALIVE_INTERVAL))
         .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)

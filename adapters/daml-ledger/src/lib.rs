@@ -17,5 +17,5 @@ mod token;
 
 pub use connection::tls_config;
 pub use ledger::{DamlLedger, LEDGER_TYPE};
-pub use settings::{CONFIG_PATH, DamlSettings, SettingsError, TlsSettings};
+pub use settings::{CONFIG_PATH, DamlSettings, SettingsError, TlsSettings, url_without_userinfo};
 pub use token::TokenFile;

@@ -1,8 +1,12 @@
 //! `ledger.daml`: where the participant is, which Ledger API user the gateway is, and how it proves that —
 //! validated with errors that name the config path (`ledger.daml.url: expected http://… or https://…`).
 //!
-//! The settings hold only the *path* of the token file, never its contents, so deriving `Debug` is safe.
+//! The settings hold only the *path* of the token file, never its contents. The one secret they can hold is
+//! userinfo in `url` (`https://user:password@host`), which validation refuses; `Debug` and every error show the URL
+//! through [`url_without_userinfo`] all the same, so not even refused settings print it.
 
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,10 +23,15 @@ fn default_call_timeout_ms() -> u64 {
 }
 
 /// How to reach a Daml participant's Ledger API.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+///
+/// `Debug` is written by hand and shows `url` without userinfo, so any derived `Debug` that holds these settings
+/// (the connector's `Config`, for one) never prints a password put in the URL.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DamlSettings {
-    /// `http://host:port` (plaintext) or `https://host:port` (TLS), e.g. `http://127.0.0.1:6865`.
+    /// `http://host:port` (plaintext) or `https://host:port` (TLS), e.g. `http://127.0.0.1:6865`. No
+    /// `user:password@` (gRPC does not send it as credentials; the token goes in `token_file`), and with a
+    /// `token_file`, `http://` only to a loopback host.
     pub url: String,
     /// The Ledger API user the gateway submits as (`Commands.user_id`); its rights decide which parties it may
     /// act and read as.
@@ -89,12 +98,25 @@ impl DamlSettings {
 
     /// Checks everything that can be checked without touching files or the network.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        // Before the scheme check: a password holding `/` or `?` also breaks the URL's syntax, and the user should
+        // hear about the credentials, not about a URL that is shown to them without its userinfo.
+        if url_without_userinfo(&self.url) != self.url {
+            return Err(SettingsError::at(
+                "url",
+                format!(
+                    "expected no user:password@ in the URL, got {:?}: gRPC does not send URL userinfo as \
+                     credentials (it would only travel in the HTTP/2 :authority header); put an access token in \
+                     ledger.daml.token_file instead",
+                    self.shown_url()
+                ),
+            ));
+        }
         let scheme = url_scheme(&self.url).ok_or_else(|| {
             SettingsError::at(
                 "url",
                 format!(
                     "expected http://… or https://… with a host (e.g. http://127.0.0.1:6865), got {:?}",
-                    self.url
+                    self.shown_url()
                 ),
             )
         })?;
@@ -110,6 +132,17 @@ impl DamlSettings {
             return Err(SettingsError::at(
                 "token_file",
                 "expected the path of a file holding the access token",
+            ));
+        }
+        if self.token_file.is_some() && scheme == Scheme::Http && !is_loopback_url(&self.url) {
+            return Err(SettingsError::at(
+                "url",
+                format!(
+                    "refusing plaintext {:?} with ledger.daml.token_file set: the bearer token would cross the \
+                     network in clear text; use https://… (with ledger.daml.tls.ca_file for a private CA) or run \
+                     the gateway beside the participant (http:// is accepted to localhost, 127.0.0.0/8 and [::1])",
+                    self.shown_url()
+                ),
             ));
         }
         if self.call_timeout_ms == 0 || self.call_timeout_ms > MAX_CALL_TIMEOUT_MS {
@@ -133,7 +166,7 @@ impl DamlSettings {
                     "tls",
                     format!(
                         "TLS options need an https:// url, but ledger.daml.url is {:?}",
-                        self.url
+                        self.shown_url()
                     ),
                 ));
             }
@@ -165,6 +198,70 @@ impl DamlSettings {
     pub fn uses_tls(&self) -> bool {
         url_scheme(&self.url) == Some(Scheme::Https)
     }
+
+    /// The URL without userinfo, for logs, errors and `/status`.
+    pub fn shown_url(&self) -> String {
+        url_without_userinfo(&self.url)
+    }
+}
+
+impl fmt::Debug for DamlSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured without `..`: a field added later fails to compile here until it is shown (or left out on
+        // purpose), instead of silently missing from the output.
+        let Self {
+            url,
+            user_id,
+            token_file,
+            tls,
+            call_timeout_ms,
+            read_as,
+        } = self;
+        f.debug_struct("DamlSettings")
+            .field("url", &url_without_userinfo(url))
+            .field("user_id", user_id)
+            .field("token_file", token_file)
+            .field("tls", tls)
+            .field("call_timeout_ms", call_timeout_ms)
+            .field("read_as", read_as)
+            .finish()
+    }
+}
+
+/// `url` without its userinfo (`user:password@`), for showing it: `https://u:p@host:443` → `https://host:443`.
+/// Works on any text, valid URL or not, since refused values are shown too. A gRPC endpoint has no path, so the
+/// last `@` anywhere after the scheme ends the userinfo: a password holding an unescaped `/`, `?` or `#` is still
+/// cut off, at the price of also cutting a (meaningless) path that holds an `@`.
+pub fn url_without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + "://".len()),
+        None => ("", url),
+    };
+    match rest.rsplit_once('@') {
+        Some((_, host_onwards)) => format!("{scheme}{host_onwards}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Whether the URL's host is a loopback address: `localhost`, `127.0.0.0/8` or `::1`. Names other than
+/// `localhost` are not resolved: validation stays offline, and a name is no promise about where it resolves.
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<tonic::transport::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return ip.is_loopback();
+    }
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<Ipv6Addr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,5 +379,120 @@ mod tests {
             ..TlsSettings::default()
         });
         assert!(refused(&s).starts_with("ledger.daml.tls.cert_file: "));
+    }
+
+    #[test]
+    fn urls_are_shown_without_userinfo() {
+        for (url, shown) in [
+            (
+                "https://participant.example.com:443",
+                "https://participant.example.com:443",
+            ),
+            (
+                "https://gw:Tr0ub4dor@participant.example.com:443",
+                "https://participant.example.com:443",
+            ),
+            ("http://gw@127.0.0.1:6865", "http://127.0.0.1:6865"),
+            ("http://gw:p@ss@host", "http://host"),
+            ("http://gw:pa/ss?#@host:1", "http://host:1"),
+            ("http://[::1]:6865", "http://[::1]:6865"),
+            ("http://gw:secret@[::1]:6865", "http://[::1]:6865"),
+            (
+                "https://gw:secret@[2001:db8::7]:443",
+                "https://[2001:db8::7]:443",
+            ),
+            ("127.0.0.1:6865", "127.0.0.1:6865"),
+            ("gw:secret@127.0.0.1:6865", "127.0.0.1:6865"),
+            ("", ""),
+        ] {
+            assert_eq!(url_without_userinfo(url), shown, "{url:?}");
+        }
+    }
+
+    #[test]
+    fn userinfo_in_the_url_is_refused_without_being_shown() {
+        for url in [
+            "https://gw:Tr0ub4dor@participant.example.com:443",
+            "http://gw:Tr0ub4dor@127.0.0.1:6865",
+            "http://gw:Tr0ub4dor/x@127.0.0.1:6865",
+            "gw:Tr0ub4dor@127.0.0.1:6865",
+        ] {
+            let e = refused(&DamlSettings::new(url, "u"));
+            assert!(
+                e.starts_with("ledger.daml.url: expected no user:password@ in the URL"),
+                "{url:?}: {e}"
+            );
+            assert!(e.contains("ledger.daml.token_file"), "{e}");
+            assert!(!e.contains("Tr0ub4dor"), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_output_shows_the_url_without_userinfo() {
+        let mut s = DamlSettings::new(
+            "https://gw:Tr0ub4dor@participant.example.com:443",
+            "gateway",
+        );
+        s.token_file = Some("/run/secrets/ledger.jwt".into());
+        s.tls = Some(TlsSettings {
+            ca_file: Some("/etc/ledger-ca.pem".into()),
+            ..TlsSettings::default()
+        });
+        s.read_as = vec!["Auditor::1220".into()];
+        for text in [format!("{s:?}"), format!("{s:#?}")] {
+            assert!(!text.contains("Tr0ub4dor"), "{text}");
+            for shown in [
+                "https://participant.example.com:443",
+                "gateway",
+                "/run/secrets/ledger.jwt",
+                "/etc/ledger-ca.pem",
+                "30000",
+                "Auditor::1220",
+            ] {
+                assert!(text.contains(shown), "{shown} missing from {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_over_plaintext_http_is_refused_unless_the_host_is_loopback() {
+        let with_token = |url: &str| {
+            let mut s = DamlSettings::new(url, "gateway");
+            s.token_file = Some("/run/secrets/ledger.jwt".into());
+            s
+        };
+        for url in [
+            "http://ledger.example.com:5001",
+            "http://10.0.0.7:6865",
+            "http://128.0.0.1:6865",
+            "http://[2001:db8::7]:6865",
+            "http://localhost.example.com:6865",
+        ] {
+            let e = refused(&with_token(url));
+            assert!(
+                e.starts_with(&format!("ledger.daml.url: refusing plaintext \"{url}\"")),
+                "{url}: {e}"
+            );
+            assert!(e.contains("ledger.daml.token_file"), "{e}");
+            assert!(e.contains("clear text"), "{e}");
+            assert!(e.contains("https://"), "{e}");
+        }
+        for url in [
+            "http://127.0.0.1:6865",
+            "http://127.8.9.10:6865",
+            "http://localhost:6865",
+            "http://LOCALHOST:6865",
+            "http://[::1]:6865",
+            "https://ledger.example.com:5001",
+            "https://10.0.0.7:6865",
+        ] {
+            with_token(url)
+                .validate()
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        // Without a token there is no secret on the wire to protect.
+        DamlSettings::new("http://ledger.example.com:5001", "gateway")
+            .validate()
+            .expect("plaintext without a token");
     }
 }

@@ -24,10 +24,11 @@ pub async fn check(path: &Path) -> anyhow::Result<String> {
         }
         LedgerChoice::Daml(settings) => {
             let ledger = DamlLedger::connect(&settings, config.reading_parties())?;
-            check_templates(&ledger, &mapping, &settings.url).await?;
+            check_templates(&ledger, &mapping, &settings.shown_url()).await?;
             format!(
                 "daml ({} as user {:?}, every mapped template known to it)",
-                settings.url, settings.user_id
+                settings.shown_url(),
+                settings.user_id
             )
         }
     };

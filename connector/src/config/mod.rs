@@ -29,6 +29,9 @@ use message_schema::limits::Limits;
 use crate::request_faults::RequestFaultPlan;
 
 /// The whole configuration file.
+///
+/// The derived `Debug` is safe to log: the secret-holding leaves redact themselves (`AmqpSettings` masks the
+/// broker password, `DamlSettings` drops URL userinfo), and the access token is never held, only its file's path.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

@@ -247,3 +247,64 @@ fn observe_modes_accept_a_bare_yaml_off() {
         assert!(err.contains("external, all, off"), "{err}");
     }
 }
+
+#[test]
+fn debug_never_shows_the_broker_password_or_ledger_url_userinfo() {
+    let text = format!(
+        "{MINIMAL}\namqp:\n  url: \"amqps://gateway:Tr0ub4dor-amqp@broker.example.com:5671/prod\"\n\
+         ledger:\n  daml:\n    url: \"https://participant.example.com:443\"\n    user_id: gateway\n    \
+         token_file: /run/secrets/ledger.jwt\n"
+    );
+    let mut config = load(&text).expect("valid config");
+    // Validation refuses userinfo in the Daml URL; set it afterwards so Debug is shown to hide it on its own.
+    if let Some(daml) = config.ledger.daml.as_mut() {
+        daml.url = "https://gateway:Tr0ub4dor-daml@participant.example.com:443".to_owned();
+    }
+    for text in [format!("{config:?}"), format!("{config:#?}")] {
+        assert!(!text.contains("Tr0ub4dor"), "{text}");
+        for shown in [
+            "amqps://gateway:***@broker.example.com:5671/prod",
+            "workbench.ingress",
+            "https://participant.example.com:443",
+            "/run/secrets/ledger.jwt",
+            "Operator",
+            "Shipment:Shipment",
+            "IngestTelemetry",
+        ] {
+            assert!(text.contains(shown), "{shown} missing from {text}");
+        }
+    }
+}
+
+#[test]
+fn a_token_over_plaintext_http_is_refused_at_load_unless_the_ledger_is_local() {
+    let daml = |url: &str| {
+        format!(
+            "{MINIMAL}\nledger:\n  daml: {{ url: \"{url}\", user_id: gateway, token_file: /run/secrets/ledger.jwt }}\n"
+        )
+    };
+    let e = load(&daml("http://ledger.example.com:5001"))
+        .expect_err("plaintext token to a remote host")
+        .to_string();
+    assert!(
+        e.starts_with("ledger.daml.url: refusing plaintext \"http://ledger.example.com:5001\""),
+        "{e}"
+    );
+    assert!(e.contains("clear text"), "{e}");
+    for url in [
+        "http://127.0.0.1:6865",
+        "http://localhost:6865",
+        "http://[::1]:6865",
+        "https://ledger.example.com:5001",
+    ] {
+        load(&daml(url)).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    let e = load(&daml("https://gateway:Tr0ub4dor@ledger.example.com:5001"))
+        .expect_err("userinfo")
+        .to_string();
+    assert!(
+        e.starts_with("ledger.daml.url: expected no user:password@"),
+        "{e}"
+    );
+    assert!(!e.contains("Tr0ub4dor"), "{e}");
+}

@@ -43,7 +43,8 @@ fn reconnect_delay(attempt: u32) -> Duration {
     crate::processor::backoff(&retry, attempt)
 }
 
-/// A config summary for `/status` and the start-up log: no secrets (the AMQP password is masked, no tokens).
+/// A config summary for `/status` and the start-up log: no secrets (the AMQP password is masked, the Daml URL has
+/// no userinfo, no tokens).
 pub fn config_summary(config: &Config) -> serde_json::Value {
     let ledger = match config.ledger_choice() {
         Ok(LedgerChoice::Embedded(e)) => serde_json::json!({
@@ -54,7 +55,7 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
         // The token file's path only: its contents are a secret.
         Ok(LedgerChoice::Daml(d)) => serde_json::json!({
             "type": "daml",
-            "url": d.url,
+            "url": d.shown_url(),
             "user_id": d.user_id,
             "token_file": d.token_file.as_ref().map(|p| p.display().to_string()),
             "tls": d.uses_tls(),
