@@ -11,11 +11,25 @@ use connector::cli::{Cli, Command, ProcessOptions};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The stack of threads started without a size of their own, lapin's I/O thread among them: it parses AMQP header
+/// tables recursively, and a sender can nest one ~26,000 levels deep in a 128 KiB frame, which needs ~200 MiB of
+/// stack in a debug build (measured) and overflows the default 2 MiB one, aborting the process. Only what a thread
+/// touches becomes resident.
+const DEFAULT_MIN_STACK_BYTES: &str = "268435456";
+
+/// The async runtime's own threads: ordinary work, with room to spare over the 2 MiB default.
+const RUNTIME_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    if std::env::var_os("RUST_MIN_STACK").is_none() {
+        // SAFETY: nothing else runs yet: no thread has been started, so none can read the environment meanwhile.
+        unsafe { std::env::set_var("RUST_MIN_STACK", DEFAULT_MIN_STACK_BYTES) };
+    }
     connector::huge_pages::disable_transparent_huge_pages();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(RUNTIME_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

@@ -5,6 +5,15 @@ use crate::delivery::IngressDelivery;
 use crate::publisher::OutgoingMessage;
 use crate::settings::AmqpSettings;
 
+/// The first 16 bytes of SHA-256 over `body`, in hex.
+fn body_digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// How much of a reason the `x-error-reason` header carries.
 const REASON_CHARS: usize = 1000;
 
@@ -33,10 +42,11 @@ pub fn dead_letter_message(
         exchange: settings.dead_letter_exchange.clone(),
         routing_key: settings.ingress_queue.clone(),
         body: original.body.clone(),
+        // Deterministic, so the copies a redelivered original gets can be recognised as one dead letter.
         message_id: original
             .message_id
             .clone()
-            .unwrap_or_else(|| format!("dead-{}-{}", original.generation, original.delivery_tag)),
+            .unwrap_or_else(|| format!("dead-{}", body_digest(&original.body))),
         correlation_id: original.correlation_id.clone(),
         message_type: Some("DeadLetter".to_owned()),
         reply_to: None,

@@ -1,10 +1,23 @@
 //! One consumed message as the gateway sees it, and the handle that settles it later on the channel it came from.
+//!
+//! Headers are a sender's nested tables and arrays, which the AMQP library parses and drops recursively: one
+//! nested a few thousand levels deep (a header frame holds up to ~26,000) overflows an ordinary thread's stack and
+//! aborts the process, which the broker answers by redelivering the same message to the restarted gateway. So
+//! headers are read here without recursion (their text is cut at [`HEADER_TEXT_DEPTH`] levels), and the properties
+//! of a deeply nested message are dropped on a thread with a stack large enough for any frame
+//! ([`deep_values::release`]). The parsing itself happens on lapin's I/O thread, which the binary starts with a
+//! large stack (`RUST_MIN_STACK`, see the connector's `main`).
 
 use std::collections::BTreeMap;
 
 use futures::stream::BoxStream;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
-use lapin::types::AMQPValue;
+use lapin::types::{AMQPValue, FieldTable};
+
+use crate::deep_values;
+
+/// Nesting shown in a header's text; deeper levels are written `…`.
+pub const HEADER_TEXT_DEPTH: usize = 8;
 
 use crate::error::TransportError;
 
@@ -105,35 +118,127 @@ impl IngressDelivery {
 /// Deliveries, until the channel closes.
 pub type IngressStream = BoxStream<'static, Result<IngressDelivery, TransportError>>;
 
-fn text(value: &AMQPValue) -> String {
+/// A header value as text: scalars as themselves, tables and arrays in a JSON-like form cut at
+/// [`HEADER_TEXT_DEPTH`] levels and at [`HEADER_TEXT_BYTES`] bytes (the recursion is bounded by the depth cut).
+pub fn header_text(value: &AMQPValue) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, 0);
+    if out.len() > HEADER_TEXT_BYTES {
+        let mut end = HEADER_TEXT_BYTES;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push('…');
+    }
+    out
+}
+
+/// Longest header text kept (a 10 KB string header fits whole).
+const HEADER_TEXT_BYTES: usize = 64 * 1024;
+
+fn write_value(out: &mut String, value: &AMQPValue, depth: usize) {
+    use std::fmt::Write;
+    if out.len() > HEADER_TEXT_BYTES {
+        return;
+    }
     match value {
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-        AMQPValue::ShortString(s) => s.to_string(),
-        AMQPValue::LongInt(i) => i.to_string(),
-        AMQPValue::LongLongInt(i) => i.to_string(),
-        AMQPValue::ShortInt(i) => i.to_string(),
-        AMQPValue::LongUInt(i) => i.to_string(),
-        AMQPValue::ShortShortInt(i) => i.to_string(),
-        AMQPValue::ShortShortUInt(i) => i.to_string(),
-        AMQPValue::ShortUInt(i) => i.to_string(),
-        AMQPValue::Boolean(b) => b.to_string(),
-        other => format!("{other:?}"),
+        AMQPValue::LongString(s) => out.push_str(&String::from_utf8_lossy(s.as_bytes())),
+        AMQPValue::ShortString(s) => out.push_str(s.as_str()),
+        AMQPValue::Boolean(b) => {
+            let _ = write!(out, "{b}");
+        }
+        AMQPValue::ShortShortInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::ShortShortUInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::ShortInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::ShortUInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::LongInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::LongUInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::LongLongInt(i) => {
+            let _ = write!(out, "{i}");
+        }
+        AMQPValue::Timestamp(t) => {
+            let _ = write!(out, "{t}");
+        }
+        AMQPValue::FieldTable(_) | AMQPValue::FieldArray(_) if depth >= HEADER_TEXT_DEPTH => {
+            out.push('…')
+        }
+        AMQPValue::FieldTable(table) => {
+            out.push('{');
+            for (i, (key, item)) in table.inner().iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key.as_str());
+                out.push_str(": ");
+                write_value(out, item, depth + 1);
+            }
+            out.push('}');
+        }
+        AMQPValue::FieldArray(items) => {
+            out.push('[');
+            for (i, item) in items.as_slice().iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item, depth + 1);
+            }
+            out.push(']');
+        }
+        // Floats, decimals, byte arrays and void: their debug form is flat.
+        other => {
+            let _ = write!(out, "{other:?}");
+        }
     }
 }
 
-pub(crate) fn to_delivery(delivery: lapin::message::Delivery, generation: u64) -> IngressDelivery {
-    let props = &delivery.properties;
+/// How deep the tables and arrays in `headers` nest, found without recursion.
+pub fn header_depth(headers: &FieldTable) -> usize {
+    let mut pending: Vec<(&AMQPValue, usize)> = headers.inner().values().map(|v| (v, 1)).collect();
+    let mut deepest = 0;
+    while let Some((value, depth)) = pending.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            AMQPValue::FieldTable(table) => {
+                pending.extend(table.inner().values().map(|v| (v, depth + 1)))
+            }
+            AMQPValue::FieldArray(items) => {
+                pending.extend(items.as_slice().iter().map(|v| (v, depth + 1)))
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+pub(crate) fn to_delivery(
+    mut delivery: lapin::message::Delivery,
+    generation: u64,
+) -> IngressDelivery {
+    let props = std::mem::take(&mut delivery.properties);
     let headers = props
         .headers()
         .as_ref()
         .map(|t| {
             t.inner()
                 .iter()
-                .map(|(k, v)| (k.to_string(), text(v)))
+                .map(|(k, v)| (k.to_string(), header_text(v)))
                 .collect()
         })
         .unwrap_or_default();
-    IngressDelivery {
+    let ingress = IngressDelivery {
         delivery_tag: delivery.delivery_tag,
         redelivered: delivery.redelivered,
         reply_to: props.reply_to().as_ref().map(|s| s.to_string()),
@@ -148,5 +253,13 @@ pub(crate) fn to_delivery(delivery: lapin::message::Delivery, generation: u64) -
             generation,
         },
         body: delivery.data,
+    };
+    if props
+        .headers()
+        .as_ref()
+        .is_some_and(|h| header_depth(h) > deep_values::SAFE_DEPTH)
+    {
+        deep_values::release(props);
     }
+    ingress
 }

@@ -8,6 +8,7 @@
 //! Deliveries keep the acker of the channel they came from, so a stale delivery can never be acked on a new channel.
 
 mod dead_letter;
+mod deep_values;
 mod delivery;
 mod error;
 mod properties;
@@ -17,7 +18,7 @@ mod session;
 mod settings;
 
 pub use dead_letter::dead_letter_message;
-pub use delivery::{DeliveryAcker, IngressDelivery, IngressStream};
+pub use delivery::{DeliveryAcker, IngressDelivery, IngressStream, header_depth, header_text};
 pub use error::TransportError;
 pub use properties::{SHORT_STRING_MAX_BYTES, short_string};
 pub use publisher::{ConfirmOutcome, OutgoingMessage, PendingConfirm, Publisher};

@@ -71,10 +71,9 @@ impl AmqpSession {
                         "no async runtime for the broker connection: {e}"
                     ))
                 })?;
-                let uri: lapin::uri::AMQPUri = settings
-                    .url
-                    .parse()
-                    .map_err(|e: String| TransportError::refused(format!("amqp.url: {e}")))?;
+                let uri: lapin::uri::AMQPUri = settings.url.parse().map_err(|e: String| {
+                    TransportError::refused(format!("amqp.url: {}", crate::settings::redact(&e)))
+                })?;
                 Connection::connect_uri_with_config(uri, properties, config, runtime).await
             }
         }

@@ -152,14 +152,20 @@ impl AmqpSettings {
 
 /// Replaces the password of an `amqp(s)://user:password@host` URL with `***`.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    // The scheme ends at the first ':' (with or without "//" after it), so a malformed `amqp:user:pass@host` is
+    // redacted too: lapin quotes the whole URL when it cannot parse it.
+    let Some((scheme, rest)) = url.split_once(':') else {
         return url.to_owned();
+    };
+    let (separator, rest) = match rest.strip_prefix("//") {
+        Some(rest) => ("://", rest),
+        None => (":", rest),
     };
     let Some((userinfo, host)) = rest.rsplit_once('@') else {
         return url.to_owned();
     };
     match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        Some((user, _)) => format!("{scheme}{separator}{user}:***@{host}"),
         None => url.to_owned(),
     }
 }
@@ -179,6 +185,8 @@ impl fmt::Debug for AmqpSettings {
             prefetch,
             tls,
             connection_name,
+            max_redeliveries,
+            reply_to,
         } = self;
         f.debug_struct("AmqpSettings")
             .field("url", &redact(url))
@@ -191,6 +199,8 @@ impl fmt::Debug for AmqpSettings {
             .field("prefetch", prefetch)
             .field("tls", tls)
             .field("connection_name", connection_name)
+            .field("max_redeliveries", max_redeliveries)
+            .field("reply_to", reply_to)
             .finish()
     }
 }
@@ -210,6 +220,9 @@ mod tests {
             "amqps://u:***@host/vh"
         );
         assert_eq!(redact("amqp://host:5672"), "amqp://host:5672");
+        // Malformed, as lapin quotes it back in its parse error.
+        assert_eq!(redact("amqp:guest:s3cret@host"), "amqp:guest:***@host");
+        assert!(!redact("Invalid URL: 'amqp:guest:s3cret@host'").contains("s3cret"));
         let s = AmqpSettings {
             url: "amqp://a:b@c".into(),
             ..Default::default()
