@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod raw_amqp;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -136,6 +138,22 @@ impl Broker {
             channel,
             names: names.clone(),
         }
+    }
+
+    /// Publishes one ingress body with the given properties (confirmed).
+    pub async fn publish_with(&self, body: &[u8], properties: BasicProperties) {
+        self.channel
+            .basic_publish(
+                "".into(),
+                self.names.ingress_queue.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
 
     /// Publishes ingress bodies (persistent, confirmed) to the ingress queue.
@@ -361,10 +379,24 @@ pub fn example_config(
     ledger_yaml: &str,
     extra: &str,
 ) -> PathBuf {
+    example_config_with_amqp(names, dir, amqp_url, http_port, ledger_yaml, "", extra)
+}
+
+/// Like [`example_config`], with `amqp_extra` added to the `amqp:` block (lines indented by two spaces, e.g.
+/// `"  max_redeliveries: 2\n"`).
+pub fn example_config_with_amqp(
+    names: &Names,
+    dir: &Path,
+    amqp_url: &str,
+    http_port: u16,
+    ledger_yaml: &str,
+    amqp_extra: &str,
+    extra: &str,
+) -> PathBuf {
     let example = std::fs::read_to_string(format!("{EXAMPLE_DIR}/connector.yaml")).unwrap();
     let workflows = &example[example.find("workflows:").unwrap()..];
     let text = format!(
-        "amqp:\n  url: {amqp_url}\n  ingress_queue: {}\n  egress_exchange: {}\n  dead_letter_exchange: {}\n  dead_letter_queue: {}\n  prefetch: 64\n  connection_name: {}\n\
+        "amqp:\n  url: {amqp_url}\n  ingress_queue: {}\n  egress_exchange: {}\n  dead_letter_exchange: {}\n  dead_letter_queue: {}\n  prefetch: 64\n  connection_name: {}\n{amqp_extra}\
          ledger:\n{ledger_yaml}\nparty: Operator\nuser_chain_identifier:\n  allowed_parties: [Operator, Device01, Carrier, Retailer]\n\
          state_dir: {}\nhttp: {{ listen: 127.0.0.1:{http_port} }}\nretry: {{ max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 50 }}\n{extra}\n{workflows}",
         names.ingress_queue,
@@ -497,6 +529,18 @@ impl Gateway {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl Gateway {
+    /// The gateway process's peak resident memory (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 }
 
@@ -732,9 +776,30 @@ pub fn config_on(
     embedded_yaml: &str,
     extra: &str,
 ) -> (PathBuf, Option<Sandbox>) {
+    config_on_with_amqp(kind, names, dir, http_port, embedded_yaml, "", extra)
+}
+
+/// Like [`config_on`], with `amqp_extra` added to the gateway's `amqp:` block.
+pub fn config_on_with_amqp(
+    kind: LedgerKind,
+    names: &Names,
+    dir: &Path,
+    http_port: u16,
+    embedded_yaml: &str,
+    amqp_extra: &str,
+    extra: &str,
+) -> (PathBuf, Option<Sandbox>) {
     match kind {
         LedgerKind::Embedded => (
-            example_config(names, dir, AMQP_URL, http_port, embedded_yaml, extra),
+            example_config_with_amqp(
+                names,
+                dir,
+                AMQP_URL,
+                http_port,
+                embedded_yaml,
+                amqp_extra,
+                extra,
+            ),
             None,
         ),
         LedgerKind::Daml => {
@@ -748,7 +813,7 @@ pub fn config_on(
                 sandbox.url()
             );
             (
-                example_config(names, dir, AMQP_URL, http_port, &daml, extra),
+                example_config_with_amqp(names, dir, AMQP_URL, http_port, &daml, amqp_extra, extra),
                 Some(sandbox),
             )
         }
