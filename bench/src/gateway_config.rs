@@ -79,9 +79,11 @@ impl GatewayConfig<'_> {
             QueueType::Classic => "classic",
             QueueType::Quorum => "quorum",
         };
+        // The benchmark binds its own capture queue; a default egress queue would store every message a second time.
         let mut text = format!(
             "amqp:\n  url: {}\n  ingress_queue: {}\n  egress_exchange: {}\n  dead_letter_exchange: {}\n  \
-             dead_letter_queue: {}\n  queue_type: {queue_type}\n  prefetch: {}\n  connection_name: {}\n",
+             dead_letter_queue: {}\n  queue_type: {queue_type}\n  prefetch: {}\n  connection_name: {}\n  \
+             egress_queue: none\n",
             quoted(&a.url),
             quoted(&a.ingress_queue),
             quoted(&a.egress_exchange),

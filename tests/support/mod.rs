@@ -270,10 +270,12 @@ impl Broker {
 
     /// Deletes everything the test declared.
     pub async fn cleanup(&self) {
+        let egress_queue = format!("{}.queue", self.names.egress_exchange);
         for q in [
             &self.names.ingress_queue,
             &self.names.capture_queue,
             &self.names.dead_letter_queue,
+            &egress_queue,
         ] {
             let _ = self
                 .channel

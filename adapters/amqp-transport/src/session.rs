@@ -36,7 +36,7 @@ fn declare_error(what: &str, name: &str, e: lapin::Error) -> TransportError {
     if text.contains("PRECONDITION_FAILED") {
         TransportError::refused(format!(
             "cannot declare {what} {name:?}: it already exists with different arguments ({}); delete it or make the \
-             configuration match (queue_type, single_active_consumer, dead_letter_exchange)",
+             configuration match (queue_type, single_active_consumer, dead_letter_exchange, max_redeliveries; or egress_queue: none for an egress queue you declare yourself)",
             text.trim()
         ))
     } else {
@@ -149,6 +149,24 @@ impl AmqpSession {
         )
         .await
         .map_err(|e| declare_error("binding of queue", &dlq, e))?;
+        if let Some(egress_queue) = s.egress_queue_name() {
+            ch.queue_declare(
+                name("amqp.egress_queue", &egress_queue)?,
+                queue_options,
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| declare_error("queue", &egress_queue, e))?;
+            ch.queue_bind(
+                name("amqp.egress_queue", &egress_queue)?,
+                name("amqp.egress_exchange", &s.egress_exchange)?,
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| declare_error("binding of queue", &egress_queue, e))?;
+        }
         let mut args = FieldTable::default();
         let queue_type = match s.queue_type {
             QueueType::Classic => "classic",

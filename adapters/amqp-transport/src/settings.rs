@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+/// `amqp.egress_queue: none`: no egress queue is declared (the operator binds their own).
+pub const EGRESS_QUEUE_OFF: &str = "none";
+
 /// Classic or quorum ingress queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +38,9 @@ pub struct AmqpSettings {
     pub dead_letter_exchange: String,
     /// Defaults to `<dead_letter_exchange>.queue`.
     pub dead_letter_queue: Option<String>,
+    /// A durable queue bound to the egress exchange with `#`, so egress waits for its reader instead of being
+    /// returned as unroutable. Defaults to `<egress_exchange>.queue`; `none` declares none.
+    pub egress_queue: Option<String>,
     pub queue_type: QueueType,
     pub single_active_consumer: bool,
     pub prefetch: u16,
@@ -74,6 +80,7 @@ impl Default for AmqpSettings {
             egress_exchange: "workbench.egress".to_owned(),
             dead_letter_exchange: "workbench.dead".to_owned(),
             dead_letter_queue: None,
+            egress_queue: None,
             queue_type: QueueType::Classic,
             single_active_consumer: false,
             prefetch: 256,
@@ -93,6 +100,15 @@ impl AmqpSettings {
             .unwrap_or_else(|| format!("{}.queue", self.dead_letter_exchange))
     }
 
+    /// The egress queue to declare and bind, if any.
+    pub fn egress_queue_name(&self) -> Option<String> {
+        match self.egress_queue.as_deref() {
+            None => Some(format!("{}.queue", self.egress_exchange)),
+            Some(EGRESS_QUEUE_OFF) => None,
+            Some(name) => Some(name.to_owned()),
+        }
+    }
+
     /// `x-delivery-limit` of a quorum ingress queue: four times `max_redeliveries`, so the broker only dead-letters
     /// a message when the gateway could not (its count includes returns after back-pressure and lost connections).
     pub fn broker_delivery_limit(&self) -> i32 {
@@ -102,7 +118,9 @@ impl AmqpSettings {
     /// The first setting that cannot work, as `(path, why)`: names the broker takes must fit an AMQP short string.
     pub fn invalid_setting(&self) -> Option<(String, String)> {
         let dead_letter_queue = self.dead_letter_queue_name();
+        let egress_queue = self.egress_queue_name().unwrap_or_default();
         let names = [
+            ("egress_queue", egress_queue.as_str()),
             ("ingress_queue", self.ingress_queue.as_str()),
             ("egress_exchange", self.egress_exchange.as_str()),
             ("dead_letter_exchange", self.dead_letter_exchange.as_str()),
@@ -180,6 +198,7 @@ impl fmt::Debug for AmqpSettings {
             egress_exchange,
             dead_letter_exchange,
             dead_letter_queue,
+            egress_queue,
             queue_type,
             single_active_consumer,
             prefetch,
@@ -194,6 +213,7 @@ impl fmt::Debug for AmqpSettings {
             .field("egress_exchange", egress_exchange)
             .field("dead_letter_exchange", dead_letter_exchange)
             .field("dead_letter_queue", dead_letter_queue)
+            .field("egress_queue", egress_queue)
             .field("queue_type", queue_type)
             .field("single_active_consumer", single_active_consumer)
             .field("prefetch", prefetch)
@@ -235,6 +255,16 @@ mod tests {
         let s: AmqpSettings = serde_json::from_str("{}").unwrap();
         assert_eq!(s, AmqpSettings::default());
         assert_eq!(s.dead_letter_queue_name(), "workbench.dead.queue");
+        assert_eq!(
+            s.egress_queue_name().as_deref(),
+            Some("workbench.egress.queue")
+        );
+        let off: AmqpSettings = serde_json::from_str(r#"{"egress_queue": "none"}"#).unwrap();
+        assert_eq!(off.egress_queue_name(), None);
+        let named: AmqpSettings =
+            serde_json::from_str(r#"{"egress_queue": "audit.egress", "egress_exchange": "x"}"#)
+                .unwrap();
+        assert_eq!(named.egress_queue_name().as_deref(), Some("audit.egress"));
         assert!(serde_json::from_str::<AmqpSettings>(r#"{"prefetsh": 1}"#).is_err());
     }
 

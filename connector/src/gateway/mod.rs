@@ -69,6 +69,7 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
             "url": config.amqp.redacted_url(),
             "ingress_queue": config.amqp.ingress_queue,
             "egress_exchange": config.amqp.egress_exchange,
+            "egress_queue": config.amqp.egress_queue_name(),
             "dead_letter_exchange": config.amqp.dead_letter_exchange,
             "prefetch": config.amqp.prefetch,
         },
