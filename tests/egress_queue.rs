@@ -145,7 +145,10 @@ async fn with_egress_queue_none_unroutable_egress_is_counted_and_shown() {
         .await;
     let unroutable = metric_sum(&metrics, "connector_egress_unroutable_total", &[]);
     assert!(unroutable >= 20.0, "{metrics}");
-    assert_eq!(gw.status().await["health"]["unroutable_total"], unroutable as u64);
+    assert_eq!(
+        gw.status().await["health"]["unroutable_total"],
+        unroutable as u64
+    );
     assert_eq!(
         queue_counts(&egress_queue),
         None,

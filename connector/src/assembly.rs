@@ -7,7 +7,7 @@ use embedded_ledger::Clock;
 use message_schema::egress::LedgerInfo;
 
 use crate::config::Config;
-use crate::ledger_factory::{LedgerOpenError, OpenedLedger, open_ledger};
+use crate::ledger_factory::{EmbeddedStorage, LedgerOpenError, OpenedLedger, open_ledger};
 use crate::mapping::WorkflowMapping;
 use crate::outcome_store::OutcomeStore;
 use crate::processor::{Processor, ProcessorSettings};
@@ -34,10 +34,11 @@ pub async fn assemble(
     config: &Config,
     clock: Clock,
     outcomes: Arc<dyn OutcomeStore>,
+    storage: EmbeddedStorage,
 ) -> Result<Assembly, AssemblyError> {
     let mapping =
         Arc::new(WorkflowMapping::compile(&config.workflows).map_err(LedgerOpenError::Config)?);
-    let opened = open_ledger(config, &mapping, clock).await?;
+    let opened = open_ledger(config, &mapping, clock, storage).await?;
     let settings = ProcessorSettings {
         party: config.party.clone(),
         allowed_request_parties: config.allowed_request_parties().map(<[String]>::to_vec),

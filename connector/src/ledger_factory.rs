@@ -1,5 +1,9 @@
 //! Builds the configured ledger: the embedded one (in memory or journaled) with the mapping's template catalog, or
 //! a Daml participant over gRPC.
+//!
+//! The gateway and the sandbox keep an embedded ledger durable by default (journal in `state_dir`); the offline
+//! commands (`process`, `test`) keep it in memory unless the config names a `journal` explicitly, so trying a mapping
+//! never touches a gateway's ledger.
 
 use std::sync::Arc;
 
@@ -22,6 +26,15 @@ pub enum LedgerOpenError {
     Daml(#[from] daml_ledger::SettingsError),
 }
 
+/// Where an embedded ledger lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbeddedStorage {
+    /// The gateway's and the sandbox's: the journal in `state_dir` unless configured elsewhere or `in_memory`.
+    Durable,
+    /// The offline commands': in memory unless a `journal` is configured explicitly.
+    ExplicitJournalOnly,
+}
+
 /// The opened ledger, with the embedded one's concrete handle when that is what it is.
 pub struct OpenedLedger {
     pub ledger: Arc<dyn Ledger>,
@@ -30,6 +43,8 @@ pub struct OpenedLedger {
     pub recovery_note: Option<String>,
     /// `platformVersion` written into egress.
     pub platform_version: u32,
+    /// The embedded ledger's identity (from its journal's id file); none in memory or on Daml.
+    pub embedded_id: Option<String>,
 }
 
 /// Opens the ledger the config names.
@@ -37,11 +52,23 @@ pub async fn open_ledger(
     config: &Config,
     mapping: &WorkflowMapping,
     clock: Clock,
+    storage: EmbeddedStorage,
 ) -> Result<OpenedLedger, LedgerOpenError> {
     match config.ledger_choice()? {
         LedgerChoice::Embedded(embedded) => {
             let catalog = template_catalog(&config.workflows, mapping)?;
-            let (ledger, recovery_note) = match &embedded.journal {
+            let journal = match storage {
+                EmbeddedStorage::Durable => config.embedded_journal(),
+                EmbeddedStorage::ExplicitJournalOnly => embedded.journal.clone(),
+            };
+            let embedded_id = match &journal {
+                Some(path) => Some(
+                    crate::ledger_identity::embedded_ledger_id(path)
+                        .map_err(|e| LedgerOpenError::Journal(e.to_string()))?,
+                ),
+                None => None,
+            };
+            let (ledger, recovery_note) = match &journal {
                 None => (EmbeddedLedger::in_memory(catalog, clock), None),
                 Some(path) => {
                     let started = std::time::Instant::now();
@@ -73,6 +100,7 @@ pub async fn open_ledger(
                 embedded: Some(ledger),
                 recovery_note,
                 platform_version: 1,
+                embedded_id,
             })
         }
         LedgerChoice::Daml(settings) => {
@@ -83,6 +111,7 @@ pub async fn open_ledger(
                 embedded: None,
                 recovery_note: None,
                 platform_version: 1,
+                embedded_id: None,
             })
         }
     }

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod http;
 pub mod huge_pages;
 pub mod ledger_factory;
+pub mod ledger_identity;
 pub mod mapping;
 pub mod metrics_names;
 pub mod observer;

@@ -15,11 +15,11 @@ pub async fn check(path: &Path) -> anyhow::Result<String> {
     let mapping = WorkflowMapping::compile(&config.workflows)?;
     let functions: usize = mapping.workflows().map(|w| w.functions.len()).sum();
     let ledger = match config.ledger_choice()? {
-        LedgerChoice::Embedded(embedded) => {
+        LedgerChoice::Embedded(_) => {
             template_catalog(&config.workflows, &mapping)?;
-            match embedded.journal {
+            match config.embedded_journal() {
                 Some(journal) => format!("embedded (journal {})", journal.display()),
-                None => "embedded (in memory)".to_owned(),
+                None => "embedded (in memory, with the gateway's state)".to_owned(),
             }
         }
         LedgerChoice::Daml(settings) => {

@@ -9,6 +9,7 @@ use embedded_ledger::Clock;
 
 use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};
+use crate::ledger_factory::EmbeddedStorage;
 use crate::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 
 /// What `process` reads and how.
@@ -47,7 +48,13 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
     } else {
         Arc::new(MemoryOutcomeStore::new())
     };
-    let assembly = assemble(&config, clock, outcomes.clone()).await?;
+    let assembly = assemble(
+        &config,
+        clock,
+        outcomes.clone(),
+        EmbeddedStorage::ExplicitJournalOnly,
+    )
+    .await?;
     if let Some(note) = &assembly.opened.recovery_note {
         tracing::info!("{note}");
     }

@@ -16,7 +16,7 @@ use ledger_port::ServableLedger;
 use tokio::io::AsyncWriteExt;
 
 use crate::config::{Config, LedgerChoice};
-use crate::ledger_factory::open_ledger;
+use crate::ledger_factory::{EmbeddedStorage, open_ledger};
 use crate::mapping::{WorkflowMapping, template_catalog};
 
 /// How long open calls get to finish after SIGTERM/SIGINT before the process exits anyway.
@@ -54,7 +54,7 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    let opened = open_ledger(&config, &mapping, Clock::System).await?;
+    let opened = open_ledger(&config, &mapping, Clock::System, EmbeddedStorage::Durable).await?;
     if let Some(note) = &opened.recovery_note {
         tracing::info!("{note}");
     }

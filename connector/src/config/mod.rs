@@ -80,6 +80,9 @@ fn default_max_in_flight() -> usize {
     256
 }
 
+/// The embedded ledger's journal file under `state_dir`, unless `ledger.embedded.journal` names another.
+pub const DEFAULT_JOURNAL_FILE: &str = "ledger.journal";
+
 fn default_state_dir() -> PathBuf {
     PathBuf::from("./data")
 }
@@ -108,12 +111,17 @@ impl Default for LedgerConfig {
     }
 }
 
-/// The embedded ledger: in memory without `journal`, durable with it.
+/// The embedded ledger: durable by default (its journal in `state_dir`), in memory only when asked for.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddedConfig {
+    /// The journal file; defaults to `<state_dir>/ledger.journal` for the gateway and the sandbox.
     #[serde(default)]
     pub journal: Option<PathBuf>,
+    /// A throwaway ledger in memory; then the gateway keeps its outcome store and observer checkpoint in memory too,
+    /// so nothing it remembers can outlive the ledger it describes.
+    #[serde(default)]
+    pub in_memory: bool,
     /// Injected ledger faults, for testing how the gateway copes (never set this in production).
     #[serde(default)]
     pub faults: Option<FaultPlan>,
@@ -301,8 +309,35 @@ impl Config {
                     .map_err(|e| ConfigError::invalid(e.path, e.message))?;
                 Ok(LedgerChoice::Daml(daml.clone()))
             }
-            (embedded, None) => Ok(LedgerChoice::Embedded(embedded.clone().unwrap_or_default())),
+            (embedded, None) => {
+                let embedded = embedded.clone().unwrap_or_default();
+                if embedded.in_memory && embedded.journal.is_some() {
+                    return Err(ConfigError::invalid(
+                        "ledger.embedded",
+                        "`in_memory: true` and `journal` exclude each other (expected one of them)",
+                    ));
+                }
+                Ok(LedgerChoice::Embedded(embedded))
+            }
         }
+    }
+
+    /// Where a long-running embedded ledger (the gateway's, the sandbox's) keeps its journal: the configured
+    /// `journal`, else `<state_dir>/ledger.journal`; none when it is `in_memory` or the ledger is a Daml one.
+    pub fn embedded_journal(&self) -> Option<PathBuf> {
+        match self.ledger_choice() {
+            Ok(LedgerChoice::Embedded(embedded)) if !embedded.in_memory => Some(
+                embedded
+                    .journal
+                    .unwrap_or_else(|| self.state_dir.join(DEFAULT_JOURNAL_FILE)),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether the gateway's state (outcomes, observer checkpoint) lives in `state_dir` rather than in memory.
+    pub fn state_is_durable(&self) -> bool {
+        !matches!(self.ledger_choice(), Ok(LedgerChoice::Embedded(e)) if e.in_memory)
     }
 
     /// The parties the gateway reads as: its own party, then the allowed request parties, each once.

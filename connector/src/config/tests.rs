@@ -308,3 +308,70 @@ fn a_token_over_plaintext_http_is_refused_at_load_unless_the_ledger_is_local() {
     );
     assert!(!e.contains("Tr0ub4dor"), "{e}");
 }
+
+#[test]
+fn the_embedded_ledger_is_durable_in_state_dir_unless_asked_to_be_in_memory() {
+    let c = load(&format!("{MINIMAL}\nstate_dir: /var/lib/gw\n")).unwrap();
+    assert_eq!(
+        c.embedded_journal(),
+        Some(PathBuf::from("/var/lib/gw/ledger.journal"))
+    );
+    assert!(c.state_is_durable());
+    let c = load(&format!(
+        "{MINIMAL}\nledger: {{ embedded: {{ journal: /data/j.log }} }}\n"
+    ))
+    .unwrap();
+    assert_eq!(c.embedded_journal(), Some(PathBuf::from("/data/j.log")));
+    let c = load(&format!("{MINIMAL}\nledger: {{ embedded: {{ in_memory: true }} }}\n")).unwrap();
+    assert_eq!(c.embedded_journal(), None);
+    assert!(!c.state_is_durable(), "an in-memory ledger keeps its state in memory too");
+    let e = load(&format!(
+        "{MINIMAL}\nledger: {{ embedded: {{ in_memory: true, journal: /data/j.log }} }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("ledger.embedded: "), "{e}");
+    assert!(e.contains("exclude each other"), "{e}");
+    let c = load(&format!(
+        "{MINIMAL}\nledger: {{ daml: {{ url: \"http://127.0.0.1:1\", user_id: u }} }}\n"
+    ))
+    .unwrap();
+    assert_eq!(c.embedded_journal(), None);
+    assert!(c.state_is_durable());
+}
+
+#[test]
+fn limits_and_amqp_names_that_cannot_work_are_refused_with_their_path() {
+    let e = load(&format!("{MINIMAL}\nlimits: {{ max_parameters: 0 }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("limits.max_parameters: "), "{e}");
+    let e = load(&format!("{MINIMAL}\nlimits: {{ max_json_depth: 500 }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("limits.max_json_depth: "), "{e}");
+    let e = load(&format!(
+        "{MINIMAL}\namqp: {{ ingress_queue: {} }}\n",
+        "q".repeat(256)
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("amqp.ingress_queue: 256 bytes long"), "{e}");
+    let e = load(&format!("{MINIMAL}\namqp: {{ max_redeliveries: 0 }}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("amqp.max_redeliveries: "), "{e}");
+    let e = load(&format!(
+        "{MINIMAL}\namqp: {{ reply_to: {{ allowed_prefixes: [\"\"] }} }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("amqp.reply_to.allowed_prefixes[0]: "), "{e}");
+    let c = load(&format!(
+        "{MINIMAL}\nlimits: {{ max_message_bytes: 4096 }}\nfaults: {{ rules: [{{ request_id: r1, kind: panic }}] }}\n"
+    ))
+    .unwrap();
+    assert_eq!(c.limits.max_message_bytes, 4096);
+    assert_eq!(c.limits.max_request_id_bytes, 200, "the rest keep their defaults");
+    assert_eq!(c.faults.map(|f| f.rules.len()), Some(1));
+}

@@ -20,8 +20,10 @@ use tokio::sync::watch;
 use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};
 use crate::http::{HttpState, prometheus_handle};
+use crate::ledger_factory::EmbeddedStorage;
+use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
-use crate::outcome_store::{OutcomeStore, RedbOutcomeStore};
+use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 use health::Health;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 pub use ordering::{KeyedSequencer, ordering_key};
@@ -49,7 +51,8 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
     let ledger = match config.ledger_choice() {
         Ok(LedgerChoice::Embedded(e)) => serde_json::json!({
             "type": "embedded",
-            "journal": e.journal.as_ref().map(|p| p.display().to_string()),
+            "journal": config.embedded_journal().map(|p| p.display().to_string()),
+            "in_memory": e.in_memory,
             "fault_injection": e.faults.is_some(),
         }),
         // The token file's path only: its contents are a secret.
@@ -81,6 +84,15 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
         "state_dir": config.state_dir.display().to_string(),
         "http": config.http.listen.to_string(),
     })
+}
+
+/// The identity of the assembled ledger, as a state directory records it.
+fn ledger_identity(assembly: &crate::assembly::Assembly) -> Option<LedgerIdentity> {
+    assembly
+        .opened
+        .embedded_id
+        .clone()
+        .map(|ledger_id| LedgerIdentity::Embedded { ledger_id })
 }
 
 /// Runs the gateway until SIGTERM/SIGINT.
@@ -117,15 +129,29 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         until_stopped(&mut http_shutdown).await;
     }));
 
-    let state = Arc::new(
-        RedbOutcomeStore::open(&config.state_dir.join("outcomes.redb"))
-            .context("cannot open the state store")?,
-    );
-    let outcomes: Arc<dyn OutcomeStore> = state.clone();
+    // An in-memory ledger gets an in-memory state store: nothing the gateway remembers may outlive its ledger.
+    let (outcomes, attempts): (Arc<dyn OutcomeStore>, Arc<dyn DeliveryAttempts>) =
+        if config.state_is_durable() {
+            let state = Arc::new(
+                RedbOutcomeStore::open(&config.state_dir.join("outcomes.redb"))
+                    .context("cannot open the state store")?,
+            );
+            (state.clone(), state)
+        } else {
+            let state = Arc::new(MemoryOutcomeStore::new());
+            (state.clone(), state)
+        };
     let assembly = {
         let mut attempt = 0;
         loop {
-            match assemble(&config, Clock::System, outcomes.clone()).await {
+            match assemble(
+                &config,
+                Clock::System,
+                outcomes.clone(),
+                EmbeddedStorage::Durable,
+            )
+            .await
+            {
                 Ok(a) => break a,
                 Err(e) => {
                     attempt += 1;
@@ -157,6 +183,12 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     if let Some(note) = &assembly.opened.recovery_note {
         tracing::info!("{note}");
     }
+    if config.state_is_durable()
+        && let Some(identity) = ledger_identity(&assembly)
+    {
+        check_state_dir(&config.state_dir, &identity)?;
+        tracing::info!(ledger = %identity, state_dir = %config.state_dir.display(), "the state directory belongs to this ledger");
+    }
     health.set_ledger_connected(true);
     let _ = ledger_slot.set(assembly.processor.ledger().clone());
 
@@ -172,7 +204,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     let ctx = SessionContext {
         processor: assembly.processor.clone(),
         outcomes: outcomes.clone(),
-        attempts: state.clone(),
+        attempts,
         settings: config.amqp.clone(),
         health: health.clone(),
         ordering: config.ordering,

@@ -80,9 +80,14 @@ async fn run_case(
     if let Some(embedded) = config.ledger.embedded.as_mut() {
         embedded.faults = faults;
     }
-    let assembly = assemble(&config, clock, Arc::new(MemoryOutcomeStore::new()))
-        .await
-        .map_err(|e| format!("  cannot start: {e}"))?;
+    let assembly = assemble(
+        &config,
+        clock,
+        Arc::new(MemoryOutcomeStore::new()),
+        crate::ledger_factory::EmbeddedStorage::ExplicitJournalOnly,
+    )
+    .await
+    .map_err(|e| format!("  cannot start: {e}"))?;
     let mut actual = Vec::new();
     for (i, body) in case
         .input_bodies()
