@@ -259,18 +259,7 @@ async fn the_quick_start_survives_sigterm_and_sigkill_without_contradicting_its_
     // The ledger gone, its state directory kept: refused, naming both ledgers and what to do.
     std::fs::remove_file(&journal).unwrap();
     gw.spawn();
-    let exited = {
-        let child = gw.child.as_mut().unwrap();
-        let mut status = None;
-        for _ in 0..600 {
-            if let Some(s) = child.try_wait().unwrap() {
-                status = Some(s);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        status
-    };
+    let exited = exit_status(&mut gw).await;
     let log = gw.log_text();
     assert!(
         exited.is_some_and(|s| !s.success()),
@@ -284,5 +273,70 @@ async fn the_quick_start_survives_sigterm_and_sigkill_without_contradicting_its_
         assert!(log.contains(part), "{part:?} in:\n{log}");
     }
     assert!(transactions_before > 0);
+    broker.cleanup().await;
+}
+
+/// Waits for a gateway process to exit on its own; its exit status, if it did within 60 s.
+async fn exit_status(gw: &mut Gateway) -> Option<std::process::ExitStatus> {
+    let child = gw.child.as_mut()?;
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().ok()? {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_dir_of_one_daml_participant_is_refused_for_another() {
+    let names = Names::new("durable-state-daml");
+    let broker = Broker::connect(&names).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (first, _first_sandbox) = config_on(
+        LedgerKind::Daml,
+        &names,
+        dir.path(),
+        port,
+        "  embedded: {}",
+        "",
+    );
+    let mut gw = Gateway::start(&first, port);
+    assert!(
+        gw.wait_ready(Duration::from_secs(60)).await,
+        "{}",
+        gw.log_text()
+    );
+    broker.publish_all(&example_messages()[..1]).await;
+    answers(&broker, &["shipment-1"]).await;
+    assert!(gw.terminate());
+    let recorded =
+        std::fs::read_to_string(dir.path().join("state").join("ledger-identity.json")).unwrap();
+    assert!(recorded.contains("sandbox::"), "{recorded}");
+
+    // Another sandbox, on a journal of its own: another participant.
+    let (second, _second_sandbox) = config_on(
+        LedgerKind::Daml,
+        &names,
+        dir.path(),
+        port,
+        "  embedded: {}",
+        "",
+    );
+    let mut gw = Gateway::start(&second, port);
+    let exited = exit_status(&mut gw).await;
+    let log = gw.log_text();
+    assert!(
+        exited.is_some_and(|s| !s.success()),
+        "refused: {exited:?}\n{log}"
+    );
+    for part in [
+        "belongs to Daml participant \"sandbox::",
+        "as user \"gateway\"",
+        "new, empty directory",
+    ] {
+        assert!(log.contains(part), "{part:?} in:\n{log}");
+    }
     broker.cleanup().await;
 }

@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "com/daml/ledger/api/v2/offset_checkpoint.proto",
     "com/daml/ledger/api/v2/version_service.proto",
     "com/daml/ledger/api/v2/trace_context.proto",
+    "com/daml/ledger/api/v2/admin/party_management_service.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ];

@@ -45,6 +45,8 @@ pub struct OpenedLedger {
     pub platform_version: u32,
     /// The embedded ledger's identity (from its journal's id file); none in memory or on Daml.
     pub embedded_id: Option<String>,
+    /// The Daml adapter's concrete handle, when that is the ledger.
+    pub daml: Option<Arc<DamlLedger>>,
 }
 
 /// Opens the ledger the config names.
@@ -101,17 +103,19 @@ pub async fn open_ledger(
                 recovery_note,
                 platform_version: 1,
                 embedded_id,
+                daml: None,
             })
         }
         LedgerChoice::Daml(settings) => {
             // Connects lazily: a participant that is down shows up as transient errors on the first calls.
-            let ledger = DamlLedger::connect(&settings, config.reading_parties())?;
+            let ledger = Arc::new(DamlLedger::connect(&settings, config.reading_parties())?);
             Ok(OpenedLedger {
-                ledger: Arc::new(ledger),
+                ledger: ledger.clone(),
                 embedded: None,
                 recovery_note: None,
                 platform_version: 1,
                 embedded_id: None,
+                daml: Some(ledger),
             })
         }
     }

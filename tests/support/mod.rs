@@ -675,6 +675,14 @@ impl Sandbox {
             .arg(config)
             .args(["--listen", "127.0.0.1:0"])
             .env("CONNECTOR_LOG__LEVEL", "warn")
+            // Its ledger is durable by default: in a directory of its own, beside its config, never a shared ./data.
+            .env(
+                "CONNECTOR_STATE_DIR",
+                config
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("sandbox-state"),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);

@@ -28,6 +28,9 @@ mod generated {
                 pub mod api {
                     pub mod v2 {
                         tonic::include_proto!("com.daml.ledger.api.v2");
+                        pub mod admin {
+                            tonic::include_proto!("com.daml.ledger.api.v2.admin");
+                        }
                     }
                 }
             }

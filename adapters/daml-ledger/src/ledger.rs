@@ -77,6 +77,21 @@ impl DamlLedger {
         })
     }
 
+    /// The participant's id (`PartyManagementService.GetParticipantId`), which names the ledger a gateway's state
+    /// directory belongs to.
+    pub async fn participant_id(&self) -> Result<String, LedgerError> {
+        let request = self.rpc.request(
+            daml_ledger_api::v2::admin::GetParticipantIdRequest {},
+            CallKind::Unary,
+        )?;
+        let mut client = self.rpc.party_management();
+        Ok(self
+            .rpc
+            .finish("GetParticipantId", client.get_participant_id(request))
+            .await?
+            .participant_id)
+    }
+
     /// Asks the participant whether it knows `template`: a `GetActiveContracts` at the ledger end filtered on it,
     /// of which only the first answer is read. An unknown template or package is a permanent error with reason
     /// `NotFound` (`TEMPLATES_OR_INTERFACES_NOT_FOUND`) or `InvalidArgument` (e.g. no package in the id).

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use daml_ledger_api::rejection::ledger_error_from_status;
+use daml_ledger_api::v2::admin::party_management_service_client::PartyManagementServiceClient;
 use daml_ledger_api::v2::{
     command_completion_service_client::CommandCompletionServiceClient,
     command_service_client::CommandServiceClient, state_service_client::StateServiceClient,
@@ -74,6 +75,10 @@ impl Rpc {
 
     pub fn updates(&self) -> UpdateServiceClient<Channel> {
         UpdateServiceClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    pub fn party_management(&self) -> PartyManagementServiceClient<Channel> {
+        PartyManagementServiceClient::new(self.channel.clone())
     }
 
     pub fn completions(&self) -> CommandCompletionServiceClient<Channel> {

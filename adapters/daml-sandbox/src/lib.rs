@@ -18,6 +18,7 @@ mod completion_feed;
 mod completion_service;
 mod context;
 mod event_filter;
+mod party_management_service;
 mod request_errors;
 mod server;
 mod settings;

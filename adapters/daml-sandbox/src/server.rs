@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use daml_ledger_api::v2::admin::party_management_service_server::PartyManagementServiceServer;
 use daml_ledger_api::v2::command_completion_service_server::CommandCompletionServiceServer;
 use daml_ledger_api::v2::command_service_server::CommandServiceServer;
 use daml_ledger_api::v2::state_service_server::StateServiceServer;
@@ -18,6 +19,7 @@ use crate::auth::TokenCheck;
 use crate::command_service::SandboxCommandService;
 use crate::completion_service::SandboxCompletionService;
 use crate::context::Context;
+use crate::party_management_service::SandboxPartyManagementService;
 use crate::settings::SandboxSettings;
 use crate::state_service::SandboxStateService;
 use crate::update_service::SandboxUpdateService;
@@ -34,6 +36,7 @@ pub enum ServeError {
 pub struct Sandbox {
     context: Arc<Context>,
     token: TokenCheck,
+    participant_id: String,
     stop: watch::Sender<bool>,
 }
 
@@ -49,6 +52,11 @@ impl Sandbox {
                 stopped,
             )),
             token: TokenCheck::new(settings.token),
+            participant_id: if settings.participant_id.is_empty() {
+                "sandbox".to_owned()
+            } else {
+                settings.participant_id
+            },
             stop,
         }
     }
@@ -63,6 +71,7 @@ impl Sandbox {
         let Self {
             context,
             token,
+            participant_id,
             stop,
         } = self;
         let signal = async move {
@@ -72,6 +81,12 @@ impl Sandbox {
         tonic::transport::Server::builder()
             .add_service(InterceptedService::new(
                 VersionServiceServer::new(SandboxVersionService),
+                token.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                PartyManagementServiceServer::new(SandboxPartyManagementService::new(
+                    participant_id,
+                )),
                 token.clone(),
             ))
             .add_service(InterceptedService::new(

@@ -16,6 +16,8 @@ pub struct SandboxSettings {
     /// The templates the ledger knows. A filter naming any other template is answered with INVALID_ARGUMENT /
     /// `TEMPLATES_OR_INTERFACES_NOT_FOUND`, as a participant does. `None` accepts every template in filters.
     pub known_templates: Option<Vec<TemplateId>>,
+    /// What `PartyManagementService.GetParticipantId` answers (`sandbox::<ledger id>`); empty: `sandbox`.
+    pub participant_id: String,
 }
 
 /// The bearer token a sandbox accepts. Its text never appears in `Debug` output, logs or errors.

@@ -702,6 +702,7 @@ async fn over_tcp_the_token_is_checked_latency_is_added_and_shutdown_ends_stream
         token: Some(AccessToken::new("t0ken").expect("valid")),
         submission_latency: Duration::from_millis(150),
         known_templates: None,
+        participant_id: String::new(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

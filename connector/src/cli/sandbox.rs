@@ -68,10 +68,16 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    // The served ledger's identity: its journal's id, or a new one for an in-memory ledger (another ledger each run).
+    let ledger_id = opened
+        .embedded_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let settings = SandboxSettings {
         token,
         submission_latency: options.latency,
         known_templates: Some(known_templates),
+        participant_id: format!("sandbox::{ledger_id}"),
     };
     tracing::info!(
         %address,

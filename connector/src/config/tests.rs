@@ -322,9 +322,15 @@ fn the_embedded_ledger_is_durable_in_state_dir_unless_asked_to_be_in_memory() {
     ))
     .unwrap();
     assert_eq!(c.embedded_journal(), Some(PathBuf::from("/data/j.log")));
-    let c = load(&format!("{MINIMAL}\nledger: {{ embedded: {{ in_memory: true }} }}\n")).unwrap();
+    let c = load(&format!(
+        "{MINIMAL}\nledger: {{ embedded: {{ in_memory: true }} }}\n"
+    ))
+    .unwrap();
     assert_eq!(c.embedded_journal(), None);
-    assert!(!c.state_is_durable(), "an in-memory ledger keeps its state in memory too");
+    assert!(
+        !c.state_is_durable(),
+        "an in-memory ledger keeps its state in memory too"
+    );
     let e = load(&format!(
         "{MINIMAL}\nledger: {{ embedded: {{ in_memory: true, journal: /data/j.log }} }}\n"
     ))
@@ -372,6 +378,9 @@ fn limits_and_amqp_names_that_cannot_work_are_refused_with_their_path() {
     ))
     .unwrap();
     assert_eq!(c.limits.max_message_bytes, 4096);
-    assert_eq!(c.limits.max_request_id_bytes, 200, "the rest keep their defaults");
+    assert_eq!(
+        c.limits.max_request_id_bytes, 200,
+        "the rest keep their defaults"
+    );
     assert_eq!(c.faults.map(|f| f.rules.len()), Some(1));
 }

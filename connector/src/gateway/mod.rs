@@ -86,13 +86,48 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
     })
 }
 
-/// The identity of the assembled ledger, as a state directory records it.
-fn ledger_identity(assembly: &crate::assembly::Assembly) -> Option<LedgerIdentity> {
-    assembly
-        .opened
-        .embedded_id
-        .clone()
-        .map(|ledger_id| LedgerIdentity::Embedded { ledger_id })
+/// The identity of the assembled ledger, as a state directory records it: the embedded ledger's id, or the Daml
+/// participant's id and the user. A participant that will not say (GetParticipantId refused) is named by its URL.
+/// None when the shutdown came first.
+async fn ledger_identity(
+    config: &Config,
+    assembly: &crate::assembly::Assembly,
+    health: &Health,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<LedgerIdentity> {
+    if let Some(ledger_id) = &assembly.opened.embedded_id {
+        return Some(LedgerIdentity::Embedded {
+            ledger_id: ledger_id.clone(),
+        });
+    }
+    let (Some(daml), Ok(LedgerChoice::Daml(settings))) =
+        (&assembly.opened.daml, config.ledger_choice())
+    else {
+        return None;
+    };
+    let mut attempt = 0;
+    let participant_id = loop {
+        match daml.participant_id().await {
+            Ok(id) => break id,
+            Err(e) if e.class == ledger_port::ErrorClass::Transient => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "cannot ask the participant for its id yet; retrying");
+                health.record_error(format!("ledger: {e}"));
+                tokio::select! {
+                    _ = tokio::time::sleep(reconnect_delay(attempt)) => {}
+                    _ = until_stopped(shutdown) => return None,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the participant does not tell its id; the state directory is tied to its URL instead");
+                break format!("unknown participant at {}", settings.shown_url());
+            }
+        }
+    };
+    Some(LedgerIdentity::Daml {
+        participant_id,
+        user_id: settings.user_id.clone(),
+    })
 }
 
 /// Runs the gateway until SIGTERM/SIGINT.
@@ -184,7 +219,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         tracing::info!("{note}");
     }
     if config.state_is_durable()
-        && let Some(identity) = ledger_identity(&assembly)
+        && let Some(identity) = ledger_identity(&config, &assembly, &health, &mut shutdown).await
     {
         check_state_dir(&config.state_dir, &identity)?;
         tracing::info!(ledger = %identity, state_dir = %config.state_dir.display(), "the state directory belongs to this ledger");
