@@ -23,3 +23,7 @@ pub const OBSERVER_LAG: &str = "connector_observer_offset_lag";
 pub const REPLY_COPIES_DROPPED: &str = "connector_reply_copies_dropped_total";
 /// Panics caught at a delivery's boundary (the delivery got Failure 5000).
 pub const PANICS_CAUGHT: &str = "connector_panics_caught_total";
+/// Outcomes removed because they were older than `state.outcome_retention`.
+pub const OUTCOMES_EXPIRED: &str = "connector_outcomes_expired_total";
+/// Outcomes the state store keeps, as of the last sweep.
+pub const OUTCOMES_KEPT: &str = "connector_outcomes_kept";

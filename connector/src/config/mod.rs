@@ -5,6 +5,7 @@
 //! schema), the env overrides, then typed deserialisation through `serde_path_to_error` so every error carries the
 //! path (`workflows.Shipment.functions.Ingest.parameters.temp: unknown type "integer" …`).
 
+mod duration;
 mod env_overrides;
 mod error;
 mod workflow;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
 pub use workflow::{
@@ -52,6 +54,9 @@ pub struct Config {
     /// Where the idempotency store and observer checkpoints live.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
+    /// How long the state store keeps outcomes, and how it is swept.
+    #[serde(default)]
+    pub state: StateConfig,
     #[serde(default)]
     pub http: HttpConfig,
     /// Written as `connectionId` into every egress message.
@@ -187,6 +192,27 @@ impl<'de> Deserialize<'de> for ObserveMode {
             Raw::Flag(true) => Err(serde::de::Error::custom(format!(
                 "true is not a mode ({EXPECTED})"
             ))),
+        }
+    }
+}
+
+/// The state store's retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// Outcomes older than this are removed (a re-sent request older than that is processed as new, and the
+    /// ledger's deduplication, if it still remembers the command, answers it).
+    pub outcome_retention: HumanDuration,
+    /// How often expired outcomes are removed (and the file compacted when that freed much of it).
+    pub sweep_every: HumanDuration,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            // The common ledger deduplication window (Canton's default maximum deduplication duration is 7 days).
+            outcome_retention: HumanDuration(std::time::Duration::from_secs(7 * 86_400)),
+            sweep_every: HumanDuration(std::time::Duration::from_secs(3600)),
         }
     }
 }

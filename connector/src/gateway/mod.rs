@@ -6,6 +6,7 @@ pub mod health;
 mod in_order;
 mod ledger_gate;
 mod ordering;
+mod outcome_sweeper;
 mod reply_copies;
 mod session;
 
@@ -227,6 +228,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     health.set_ledger_connected(true);
     let _ = ledger_slot.set(assembly.processor.ledger().clone());
 
+    let sweeper = outcome_sweeper::spawn(outcomes.clone(), config.state.clone(), shutdown.clone());
     let observer_task = crate::observer::spawn(
         &config,
         assembly.processor.clone(),
@@ -310,6 +312,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         }
     }
     health.set_consuming(false);
+    sweeper.abort();
     if let Some(task) = observer_task {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     }

@@ -9,7 +9,8 @@ use crate::encoded_egress::EncodedEgress;
 /// Outcomes in a hash map.
 #[derive(Debug, Default)]
 pub struct MemoryOutcomeStore {
-    outcomes: Mutex<HashMap<String, Vec<EncodedEgress>>>,
+    /// Each outcome with the unix ms it was recorded at.
+    outcomes: Mutex<HashMap<String, (u64, Vec<EncodedEgress>)>>,
     checkpoint: Mutex<Option<i64>>,
     attempts: Mutex<HashMap<DeliveryKey, u32>>,
 }
@@ -22,7 +23,8 @@ impl MemoryOutcomeStore {
 
     fn lock(
         &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Vec<EncodedEgress>>>, StoreError> {
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, (u64, Vec<EncodedEgress>)>>, StoreError>
+    {
         self.outcomes
             .lock()
             .map_err(|_| StoreError("in-memory store poisoned by an earlier panic".to_owned()))
@@ -31,11 +33,15 @@ impl MemoryOutcomeStore {
 
 impl OutcomeStore for MemoryOutcomeStore {
     fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError> {
-        Ok(self.lock()?.get(request_id).cloned())
+        Ok(self
+            .lock()?
+            .get(request_id)
+            .map(|(_, egress)| egress.clone()))
     }
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
-        self.lock()?.insert(request_id.to_owned(), egress.to_vec());
+        self.lock()?
+            .insert(request_id.to_owned(), (super::now_ms(), egress.to_vec()));
         Ok(())
     }
 
@@ -54,6 +60,27 @@ impl OutcomeStore for MemoryOutcomeStore {
     fn set_checkpoint(&self, offset: i64) -> Result<(), StoreError> {
         *self.checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(offset);
         Ok(())
+    }
+
+    fn remove_recorded_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError> {
+        let mut outcomes = self.lock()?;
+        let mut expired: Vec<(u64, String)> = outcomes
+            .iter()
+            .filter(|(_, (at, _))| *at < cutoff_ms)
+            .map(|(id, (at, _))| (*at, id.clone()))
+            .collect();
+        expired.sort();
+        expired.truncate(limit);
+        for (_, id) in &expired {
+            outcomes.remove(id);
+        }
+        outcomes.shrink_to_fit();
+        Ok(expired.len())
+    }
+
+    fn compact(&self) -> Result<bool, StoreError> {
+        // Removal already gave the memory back (shrink_to_fit); there is no file.
+        Ok(true)
     }
 }
 

@@ -6,12 +6,16 @@
 
 mod delivery_attempts;
 mod memory;
+mod outcome_record;
 mod redb_attempts;
+mod redb_retention;
 mod redb_store;
+mod retention;
 
 pub use delivery_attempts::{DeliveryAttempts, DeliveryKey, delivery_key};
 pub use memory::MemoryOutcomeStore;
 pub use redb_store::RedbOutcomeStore;
+pub use retention::{SweepReport, sweep_expired};
 
 use crate::encoded_egress::EncodedEgress;
 
@@ -34,4 +38,17 @@ pub trait OutcomeStore: Send + Sync {
     fn checkpoint(&self) -> Result<Option<i64>, StoreError>;
     /// Records the observer's checkpoint durably.
     fn set_checkpoint(&self, offset: i64) -> Result<(), StoreError>;
+    /// Removes up to `limit` outcomes recorded before `cutoff_ms` (unix milliseconds), oldest first; returns how
+    /// many. A removal may become durable only with the next flush (a crash just leaves it for the next sweep).
+    fn remove_recorded_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError>;
+    /// Gives the space of removed outcomes back (the file shrinks); false when that cannot be done now.
+    fn compact(&self) -> Result<bool, StoreError>;
+}
+
+/// Now, in unix milliseconds (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

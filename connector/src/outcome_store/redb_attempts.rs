@@ -16,7 +16,7 @@ impl RedbOutcomeStore {
         durability: Durability,
     ) -> Result<u32, StoreError> {
         let mut txn = self
-            .db
+            .db()
             .begin_write()
             .map_err(|e| err("begin write")(e.to_string()))?;
         txn.set_durability(durability)

@@ -5,12 +5,12 @@
 //! commit and one fsync per batch of acks, not a commit per request. A put that is not flushed is lost in a crash
 //! exactly as an unsynced commit would be; the gateway never acks before the flush. Should outcomes pile up without a
 //! flush (a long offline run), they are written without a sync every [`WRITE_BEHIND_LIMIT`] puts, bounding memory.
-//! Outcomes are encoded in a small length-prefixed binary form (the bodies are already JSON; wrapping them in JSON
-//! again would escape every quote).
+//! Outcomes are encoded as in `outcome_record.rs`, with the time they were recorded; a second table orders them by
+//! that time, so expired ones are found without a scan (`redb_retention.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 /// redb's page cache. Its default ceiling is 1 GiB, which a long-running gateway would fill with pages of outcomes it
 /// will rarely read again (they serve redeliveries); 32 MiB holds the B-tree's interior pages many times over.
@@ -18,15 +18,18 @@ const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
+use super::outcome_record::{decode, encode, recorded_at_ms};
 use super::{OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
-const OUTCOMES: TableDefinition<&str, &[u8]> = TableDefinition::new("outcomes");
+pub(super) const OUTCOMES: TableDefinition<&str, &[u8]> = TableDefinition::new("outcomes");
+/// (recorded at, unix ms; request id) → (): the outcomes in the order they expire.
+pub(super) const OUTCOME_TIMES: TableDefinition<(u64, &str), ()> =
+    TableDefinition::new("outcome_times");
 const CHECKPOINTS: TableDefinition<&str, i64> = TableDefinition::new("checkpoints");
 /// Delivery key → attempts begun without being settled (see `delivery_attempts.rs`).
 pub(super) const ATTEMPTS: TableDefinition<&[u8], u32> = TableDefinition::new("delivery_attempts");
 const OBSERVER_CHECKPOINT: &str = "observer";
-const FORMAT_VERSION: u8 = 1;
 /// Outcomes held in memory before they are written without waiting for a flush.
 pub const WRITE_BEHIND_LIMIT: usize = 4096;
 
@@ -34,7 +37,8 @@ type Batch = HashMap<String, Arc<Vec<u8>>>;
 
 /// Outcomes in a redb file.
 pub struct RedbOutcomeStore {
-    pub(super) db: Database,
+    /// Shared by every operation; taken exclusively only to compact the file.
+    db: RwLock<Database>,
     pending: Mutex<Pending>,
     /// One write of pending outcomes at a time, so a batch taken later never commits before an earlier one.
     writer: Mutex<()>,
@@ -79,12 +83,32 @@ impl RedbOutcomeStore {
             .map_err(|e| err("create table")(e.to_string()))?;
         txn.open_table(ATTEMPTS)
             .map_err(|e| err("create table")(e.to_string()))?;
+        txn.open_table(OUTCOME_TIMES)
+            .map_err(|e| err("create table")(e.to_string()))?;
         txn.commit().map_err(|e| err("commit")(e.to_string()))?;
-        Ok(Self {
-            db,
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The file's name must survive a crash as well as its contents.
+            crate::ledger_identity::sync_directory(dir)
+                .map_err(|e| StoreError(format!("cannot sync {}: {e}", dir.display())))?;
+        }
+        let store = Self {
+            db: RwLock::new(db),
             pending: Mutex::new(Pending::default()),
             writer: Mutex::new(()),
-        })
+        };
+        store.index_untimed_outcomes()?;
+        Ok(store)
+    }
+
+    /// The database, for one operation.
+    pub(super) fn db(&self) -> RwLockReadGuard<'_, Database> {
+        // A poisoned lock only means a panic elsewhere while it was held; the database itself is consistent.
+        self.db.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The database, exclusively (to compact it).
+    pub(super) fn db_exclusive(&self) -> std::sync::RwLockWriteGuard<'_, Database> {
+        self.db.write().unwrap_or_else(|e| e.into_inner())
     }
 
     fn pending(&self) -> MutexGuard<'_, Pending> {
@@ -127,7 +151,7 @@ impl RedbOutcomeStore {
 
     fn commit_batch(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
         let mut txn = self
-            .db
+            .db()
             .begin_write()
             .map_err(|e| err("begin write")(e.to_string()))?;
         let durability = if durable {
@@ -141,10 +165,18 @@ impl RedbOutcomeStore {
             let mut table = txn
                 .open_table(OUTCOMES)
                 .map_err(|e| err("open table")(e.to_string()))?;
+            let mut times = txn
+                .open_table(OUTCOME_TIMES)
+                .map_err(|e| err("open table")(e.to_string()))?;
             for (request_id, bytes) in batch {
                 table
                     .insert(request_id.as_str(), bytes.as_slice())
                     .map_err(|e| err("insert")(e.to_string()))?;
+                if let Some(at) = recorded_at_ms(bytes) {
+                    times
+                        .insert((at, request_id.as_str()), ())
+                        .map_err(|e| err("insert")(e.to_string()))?;
+                }
             }
         }
         txn.commit().map_err(|e| err("commit")(e.to_string()))
@@ -162,12 +194,12 @@ impl OutcomeStore for RedbOutcomeStore {
                 .cloned()
         };
         if let Some(bytes) = in_memory {
-            return decode(&bytes).map(Some).ok_or_else(|| {
+            return decode(&bytes).map(|r| Some(r.egress)).ok_or_else(|| {
                 StoreError(format!("pending outcome of {request_id:?} is corrupt"))
             });
         }
         let txn = self
-            .db
+            .db()
             .begin_read()
             .map_err(|e| err("begin read")(e.to_string()))?;
         let table = txn
@@ -180,12 +212,12 @@ impl OutcomeStore for RedbOutcomeStore {
             return Ok(None);
         };
         decode(value.value())
-            .map(Some)
+            .map(|r| Some(r.egress))
             .ok_or_else(|| StoreError(format!("stored outcome of {request_id:?} is corrupt")))
     }
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
-        let bytes = Arc::new(encode(egress));
+        let bytes = Arc::new(encode(egress, super::now_ms()));
         let waiting = {
             let mut pending = self.pending();
             pending.waiting.insert(request_id.to_owned(), bytes);
@@ -205,7 +237,7 @@ impl OutcomeStore for RedbOutcomeStore {
         // Counting in the database is exact once nothing is pending.
         self.write_pending(false)?;
         let txn = self
-            .db
+            .db()
             .begin_read()
             .map_err(|e| err("begin read")(e.to_string()))?;
         let table = txn
@@ -216,7 +248,7 @@ impl OutcomeStore for RedbOutcomeStore {
 
     fn checkpoint(&self) -> Result<Option<i64>, StoreError> {
         let txn = self
-            .db
+            .db()
             .begin_read()
             .map_err(|e| err("begin read")(e.to_string()))?;
         let table = txn
@@ -228,9 +260,17 @@ impl OutcomeStore for RedbOutcomeStore {
         Ok(value.map(|v| v.value()))
     }
 
+    fn remove_recorded_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError> {
+        self.remove_expired(cutoff_ms, limit)
+    }
+
+    fn compact(&self) -> Result<bool, StoreError> {
+        self.compact_file()
+    }
+
     fn set_checkpoint(&self, offset: i64) -> Result<(), StoreError> {
         let mut txn = self
-            .db
+            .db()
             .begin_write()
             .map_err(|e| err("begin write")(e.to_string()))?;
         txn.set_durability(Durability::Immediate)
@@ -245,86 +285,6 @@ impl OutcomeStore for RedbOutcomeStore {
         }
         txn.commit().map_err(|e| err("commit")(e.to_string()))
     }
-}
-
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn encode(egress: &[EncodedEgress]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(egress.iter().map(|e| e.body.len() + 128).sum());
-    out.push(FORMAT_VERSION);
-    out.extend_from_slice(&(egress.len() as u32).to_le_bytes());
-    for e in egress {
-        put_bytes(&mut out, e.routing_key.as_bytes());
-        put_bytes(&mut out, e.message_id.as_bytes());
-        match &e.request_id {
-            Some(id) => {
-                out.push(1);
-                put_bytes(&mut out, id.as_bytes());
-            }
-            None => out.push(0),
-        }
-        put_bytes(&mut out, &e.body);
-    }
-    out
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
-            return None;
-        }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-
-    fn string(&mut self) -> Option<String> {
-        String::from_utf8(self.bytes()?.to_vec()).ok()
-    }
-}
-
-fn decode(bytes: &[u8]) -> Option<Vec<EncodedEgress>> {
-    let mut r = Reader { bytes };
-    if r.take(1)? != [FORMAT_VERSION] {
-        return None;
-    }
-    let count = r.u32()? as usize;
-    let mut out = Vec::with_capacity(count.min(64));
-    for _ in 0..count {
-        let routing_key = r.string()?;
-        let message_id = r.string()?;
-        let request_id = match r.take(1)? {
-            [1] => Some(r.string()?),
-            [0] => None,
-            _ => return None,
-        };
-        let body = r.bytes()?.to_vec();
-        out.push(EncodedEgress {
-            routing_key,
-            message_id,
-            request_id,
-            body,
-        });
-    }
-    r.bytes.is_empty().then_some(out)
 }
 
 #[cfg(test)]
@@ -346,18 +306,6 @@ mod tests {
                 body: vec![],
             },
         ]
-    }
-
-    #[test]
-    fn encoding_round_trips_and_rejects_truncation() {
-        let bytes = encode(&sample());
-        assert_eq!(decode(&bytes).unwrap(), sample());
-        for cut in 0..bytes.len() {
-            assert!(
-                decode(&bytes[..cut]).is_none(),
-                "a prefix of {cut} bytes must not decode"
-            );
-        }
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl OutcomeStore for UnflushableStore {
     fn set_checkpoint(&self, _: i64) -> Result<(), StoreError> {
         Ok(())
     }
+    fn remove_recorded_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError> {
+        self.inner.remove_recorded_before(cutoff_ms, limit)
+    }
+    fn compact(&self) -> Result<bool, StoreError> {
+        self.inner.compact()
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,99 @@
+//! Durations in the config as people write them: `7d`, `12h`, `30m`, `90s`, `2w`, `500ms`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+const EXPECTED: &str = "a whole number followed by ms, s, m, h, d or w, such as \"7d\" or \"30m\"";
+
+/// A duration read from text like `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// Parses `<whole number><unit>`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("{text:?} has no unit (expected {EXPECTED})"))?;
+        let (number, unit) = text.split_at(split);
+        let number: u64 = number.parse().map_err(|_| {
+            format!("{text:?} does not start with a whole number (expected {EXPECTED})")
+        })?;
+        let seconds_per = match unit {
+            "ms" => return Ok(Self(Duration::from_millis(number))),
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?} (expected {EXPECTED})"
+                ));
+            }
+        };
+        number
+            .checked_mul(seconds_per)
+            .map(|s| Self(Duration::from_secs(s)))
+            .ok_or_else(|| format!("{text:?} is too long (expected {EXPECTED})"))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom(format!("expected {EXPECTED}")))?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_refusals() {
+        assert_eq!(
+            HumanDuration::parse("7d").unwrap().0,
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            HumanDuration::parse("2w").unwrap().0,
+            Duration::from_secs(14 * 86_400)
+        );
+        assert_eq!(
+            HumanDuration::parse("12h").unwrap().0,
+            Duration::from_secs(43_200)
+        );
+        assert_eq!(
+            HumanDuration::parse("30m").unwrap().0,
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            HumanDuration::parse(" 90s ").unwrap().0,
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            HumanDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        for bad in [
+            "7",
+            "d",
+            "7 days",
+            "-1d",
+            "1.5h",
+            "99999999999999999999w",
+            "",
+        ] {
+            assert!(HumanDuration::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            HumanDuration::parse("7days")
+                .unwrap_err()
+                .contains("unknown unit \"days\"")
+        );
+    }
+}

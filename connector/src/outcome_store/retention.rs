@@ -1,0 +1,142 @@
+//! Sweeping expired outcomes: every outcome recorded more than `state.outcome_retention` ago is removed, in batches
+//! so no single write holds the store long, and the store is compacted when that freed a large part of it, so its
+//! size follows what is kept. The gateway runs a sweep every `state.sweep_every` on a blocking thread.
+
+use std::time::{Duration, Instant};
+
+use super::{OutcomeStore, StoreError};
+
+/// Outcomes removed per write transaction.
+const BATCH: usize = 10_000;
+
+/// What one sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub removed: usize,
+    /// Outcomes still kept.
+    pub kept: u64,
+    pub compacted: bool,
+    pub took: Duration,
+}
+
+/// Removes outcomes recorded before `now_ms - retention`; compacts when the removed ones were at least a tenth of
+/// what was there.
+pub fn sweep_expired(
+    store: &dyn OutcomeStore,
+    retention: Duration,
+    now_ms: u64,
+) -> Result<SweepReport, StoreError> {
+    let started = Instant::now();
+    let cutoff = now_ms.saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+    let mut removed = 0;
+    loop {
+        let batch = store.remove_recorded_before(cutoff, BATCH)?;
+        removed += batch;
+        if batch < BATCH {
+            break;
+        }
+    }
+    let kept = store.count()?;
+    let compacted = removed > 0 && removed as u64 * 9 >= kept && store.compact()?;
+    Ok(SweepReport {
+        removed,
+        kept,
+        compacted,
+        took: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoded_egress::EncodedEgress;
+    use crate::outcome_store::{MemoryOutcomeStore, RedbOutcomeStore};
+
+    fn egress(id: &str) -> Vec<EncodedEgress> {
+        vec![EncodedEgress {
+            routing_key: "ContractMessage".into(),
+            message_id: format!("m-{id}"),
+            request_id: Some(id.into()),
+            body: vec![b'x'; 2000],
+        }]
+    }
+
+    #[test]
+    fn expired_outcomes_are_removed_and_kept_ones_stay_in_both_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = RedbOutcomeStore::open(&dir.path().join("s.redb")).unwrap();
+        let memory = MemoryOutcomeStore::new();
+        for store in [&redb as &dyn OutcomeStore, &memory] {
+            store.put("old", &egress("old")).unwrap();
+            store.flush().unwrap();
+            let between = crate::outcome_store::now_ms() + 1;
+            std::thread::sleep(Duration::from_millis(5));
+            store.put("new", &egress("new")).unwrap();
+            store.flush().unwrap();
+            let now = crate::outcome_store::now_ms();
+            let retention = Duration::from_millis(now - between);
+            let report = sweep_expired(store, retention, now).unwrap();
+            assert_eq!(report.removed, 1);
+            assert_eq!(report.kept, 1);
+            assert_eq!(store.get("old").unwrap(), None);
+            assert_eq!(store.get("new").unwrap(), Some(egress("new")));
+            let again = sweep_expired(store, retention, now).unwrap();
+            assert_eq!(again.removed, 0, "nothing more is due");
+        }
+    }
+
+    #[test]
+    fn the_file_shrinks_once_everything_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let store = RedbOutcomeStore::open(&path).unwrap();
+        for i in 0..20_000 {
+            store
+                .put(&format!("r{i}"), &egress(&format!("r{i}")))
+                .unwrap();
+        }
+        store.flush().unwrap();
+        let full = std::fs::metadata(&path).unwrap().len();
+        let report =
+            sweep_expired(&store, Duration::ZERO, crate::outcome_store::now_ms() + 1).unwrap();
+        assert_eq!(report.removed, 20_000);
+        assert!(report.compacted, "{report:?}");
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(after * 4 < full, "{full} bytes before, {after} after");
+        drop(store);
+        let reopened = RedbOutcomeStore::open(&path).unwrap();
+        assert_eq!(reopened.count().unwrap(), 0);
+    }
+
+    #[test]
+    fn outcomes_from_before_the_time_index_expire_one_retention_after_the_upgrade() {
+        use redb::{ReadableDatabase, TableDefinition};
+        const OUTCOMES: TableDefinition<&str, &[u8]> = TableDefinition::new("outcomes");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            // A store as the previous version wrote it: version-1 records, no time index.
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut table = txn.open_table(OUTCOMES).unwrap();
+                let mut v1 = vec![1u8];
+                v1.extend_from_slice(&super::super::outcome_record::encode(&egress("v1"), 0)[9..]);
+                table.insert("v1", v1.as_slice()).unwrap();
+            }
+            txn.commit().unwrap();
+            let _ = db.begin_read().unwrap();
+        }
+        let opened_at = crate::outcome_store::now_ms();
+        let store = RedbOutcomeStore::open(&path).unwrap();
+        assert_eq!(store.get("v1").unwrap(), Some(egress("v1")), "still read");
+        let day = Duration::from_secs(86_400);
+        assert_eq!(sweep_expired(&store, day, opened_at).unwrap().removed, 0);
+        assert_eq!(
+            sweep_expired(&store, day, opened_at + 86_400_000 + 60_000)
+                .unwrap()
+                .removed,
+            1
+        );
+    }
+}
