@@ -26,6 +26,10 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("RUST_MIN_STACK", DEFAULT_MIN_STACK_BYTES) };
     }
     connector::huge_pages::disable_transparent_huge_pages();
+    // A file size limit (RLIMIT_FSIZE) must fail the write that crosses it (EFBIG), which the gateway handles as a
+    // storage failure, instead of killing the process with SIGXFSZ mid-write.
+    // SAFETY: ignoring a signal has no preconditions; nothing else runs yet.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -42,7 +46,13 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<connector::gateway::StorageFailure>()
+                .is_some()
+            {
+                ExitCode::from(connector::gateway::STORAGE_FAILURE_EXIT_CODE)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

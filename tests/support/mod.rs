@@ -419,6 +419,8 @@ pub struct Gateway {
     pub config: PathBuf,
     pub http_port: u16,
     pub log: PathBuf,
+    /// RLIMIT_FSIZE for the process, in bytes (a write past it fails with EFBIG): a disk that fills up.
+    pub file_size_limit: Option<u64>,
 }
 
 impl Gateway {
@@ -429,6 +431,7 @@ impl Gateway {
             config: config.to_owned(),
             http_port,
             log,
+            file_size_limit: None,
         };
         gw.spawn();
         gw
@@ -440,14 +443,31 @@ impl Gateway {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_connector"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_connector"));
+        command
             .args(["run", "--config"])
             .arg(&self.config)
             .env("CONNECTOR_LOG__LEVEL", "info,lapin=warn")
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+            .stderr(log);
+        if let Some(limit) = self.file_size_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let rlimit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = command.spawn().unwrap();
         self.child = Some(child);
     }
 

@@ -75,7 +75,8 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
         count += 1;
         let processed = assembly.processor.process(&line).await;
         if let crate::processor::Disposition::Halted { reason }
-        | crate::processor::Disposition::Abandoned { reason } = &processed.disposition
+        | crate::processor::Disposition::Abandoned { reason }
+        | crate::processor::Disposition::StorageFailed { reason } = &processed.disposition
         {
             anyhow::bail!("processing stopped at input message {count}: {reason}");
         }

@@ -46,6 +46,8 @@ pub enum Work {
     Published(Published),
     Halted(String),
     Lost(String),
+    /// The gateway's own storage failed: nothing more can be made durable.
+    StorageFailed(String),
 }
 
 /// Everything the settling task needs.
@@ -89,6 +91,10 @@ pub async fn settle_in_order(
                     pending_end = Some(SessionEnd::ConnectionLost(reason));
                     break;
                 }
+                Work::StorageFailed(reason) => {
+                    pending_end = Some(SessionEnd::StorageFailed(reason));
+                    break;
+                }
             }
         }
         // Confirms, in order.
@@ -126,7 +132,7 @@ pub async fn settle_in_order(
                 Err(e) => Err(format!("the flush task failed: {e}")),
             };
             if let Err(e) = flushed {
-                return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
+                return SessionEnd::StorageFailed(format!("cannot make outcomes durable: {e}"));
             }
             let settles = place_in_order(
                 batch.iter().map(|p| async move {

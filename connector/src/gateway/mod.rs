@@ -31,6 +31,44 @@ pub use ordering::{KeyedSequencer, ordering_key};
 use reply_copies::ReplyCopies;
 use session::{SessionContext, SessionEnd, run_session};
 
+/// The gateway stopped because its own storage failed (a full disk under `state_dir` or the journal): `main` exits
+/// with [`STORAGE_FAILURE_EXIT_CODE`] so a supervisor restarts it, which is all it takes once there is space again.
+#[derive(Debug, thiserror::Error)]
+#[error("the gateway's storage failed: {0}")]
+pub struct StorageFailure(pub String);
+
+/// The exit code after a storage failure: `EX_TEMPFAIL` (sysexits.h), "try again later".
+pub const STORAGE_FAILURE_EXIT_CODE: u8 = 75;
+
+/// How long `/status` and `/readyz` still answer after a storage failure, before the process exits, so whoever
+/// watches can see why.
+const STORAGE_FAILURE_GRACE: Duration = Duration::from_secs(3);
+
+/// Reports a storage failure (log, `/status`, `/readyz` 503) and returns the error `main` turns into the exit code.
+async fn stop_on_storage_failure(
+    reason: String,
+    health: &Health,
+    observer_task: Option<tokio::task::JoinHandle<()>>,
+    http_task: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> anyhow::Error {
+    tracing::error!(
+        %reason,
+        exit_code = STORAGE_FAILURE_EXIT_CODE,
+        "the gateway's storage failed: consumption stopped, unacked deliveries returned to the queue; exiting so a \
+         supervisor restarts it once there is space"
+    );
+    health.record_error(format!(
+        "storage failed (exiting with {STORAGE_FAILURE_EXIT_CODE}): {reason}"
+    ));
+    health.set_ledger_connected(false);
+    if let Some(task) = observer_task {
+        task.abort();
+    }
+    tokio::time::sleep(STORAGE_FAILURE_GRACE).await;
+    http_task.abort();
+    StorageFailure(reason).into()
+}
+
 /// Resolves once `shutdown` turns true (the borrow guard is dropped inside, so callers stay `Send`).
 pub async fn until_stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
@@ -250,6 +288,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         reply_copies: Arc::new(ReplyCopies::new(config.amqp.reply_to.clone())),
     };
     let mut attempt: u32 = 0;
+    let mut storage_failure: Option<String> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -296,6 +335,13 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
                             break;
                         }
                     }
+                    SessionEnd::StorageFailed(reason) => {
+                        // Closing the connection returns every unacked delivery to the queue; nothing that is not
+                        // durable was acked.
+                        let _ = session.close().await;
+                        storage_failure = Some(reason);
+                        break;
+                    }
                 }
             }
             Err(e) => {
@@ -313,12 +359,17 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     }
     health.set_consuming(false);
     sweeper.abort();
+    if let Some(reason) = storage_failure {
+        return Err(stop_on_storage_failure(reason, &health, observer_task, http_task).await);
+    }
     if let Some(task) = observer_task {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     }
-    outcomes
-        .flush()
-        .context("cannot flush the state store on shutdown")?;
+    if let Err(e) = outcomes.flush() {
+        return Err(
+            StorageFailure(format!("cannot flush the state store on shutdown: {e}")).into(),
+        );
+    }
     let _ = tokio::time::timeout(Duration::from_secs(5), http_task).await;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -56,8 +56,11 @@ pub enum SessionEnd {
     /// The broker refused (nacked) the gateway's egress, e.g. a full queue that rejects publishes; reconnect after
     /// a pause. Not the fault of the message whose egress it was.
     BackPressure(String),
-    /// Processing cannot continue (ledger authentication, state store); pause, then reconnect.
+    /// Processing cannot continue (ledger authentication); pause, then reconnect.
     Halted(String),
+    /// The gateway's own storage failed (a full disk under the state store or the embedded ledger's journal):
+    /// stop consuming and exit, so a supervisor restarts it once there is space again.
+    StorageFailed(String),
 }
 
 impl SessionEnd {
@@ -65,7 +68,10 @@ impl SessionEnd {
     fn is_outside_the_message(&self) -> bool {
         matches!(
             self,
-            SessionEnd::Shutdown | SessionEnd::BackPressure(_) | SessionEnd::Halted(_)
+            SessionEnd::Shutdown
+                | SessionEnd::BackPressure(_)
+                | SessionEnd::Halted(_)
+                | SessionEnd::StorageFailed(_)
         )
     }
 }
@@ -176,7 +182,7 @@ pub async fn run_session(
                                 counted = Some(key);
                                 Plan::for_attempt(attempt, ctx.settings.max_redeliveries)
                             }
-                            Ok(Err(e)) => break SessionEnd::Halted(format!("cannot count a redelivered message's attempt: {e}")),
+                            Ok(Err(e)) => break SessionEnd::StorageFailed(format!("cannot count a redelivered message's attempt: {e}")),
                             Err(e) => break SessionEnd::Halted(format!("the attempt counting task failed: {e}")),
                         }
                     } else {
@@ -353,6 +359,11 @@ async fn dispatch(
                         .map(|reason| SessionEnd::Halted(reason.to_owned()))
                         .or_else(|| {
                             staged
+                                .storage_failed()
+                                .map(|reason| SessionEnd::StorageFailed(reason.to_owned()))
+                        })
+                        .or_else(|| {
+                            staged
                                 .abandoned()
                                 .map(|reason| SessionEnd::ConnectionLost(reason.to_owned()))
                         });
@@ -462,6 +473,10 @@ async fn publish_outcome(
         Disposition::Abandoned { reason } => {
             tracing::warn!(%reason, "the broker session ends on this delivery");
             return Work::Lost(reason.clone());
+        }
+        Disposition::StorageFailed { reason } => {
+            tracing::error!(%reason, "the gateway's storage failed; nothing is acked, the gateway stops");
+            return Work::StorageFailed(reason.clone());
         }
     };
     match &processed.disposition {

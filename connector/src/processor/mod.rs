@@ -68,6 +68,9 @@ pub enum Disposition {
     Poisoned { reason: String },
     /// An injected test fault: publish nothing, do not ack, end the broker session as a lost connection would.
     Abandoned { reason: String },
+    /// The gateway's own storage failed (its state store, or the journal of its in-process ledger — a full disk):
+    /// nothing more can be made durable. Publish nothing, do not ack; the gateway stops and exits.
+    StorageFailed { reason: String },
 }
 
 /// One processed message.
@@ -115,6 +118,14 @@ impl Staged {
     pub fn halted(&self) -> Option<&str> {
         match &self.step {
             Step::Done(_, Disposition::Halted { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why the gateway's storage failed, when phase 1 already knows it did.
+    pub fn storage_failed(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::StorageFailed { reason }) => Some(reason),
             _ => None,
         }
     }
@@ -233,12 +244,14 @@ pub struct Processor {
 enum Stop {
     Exhausted(String, Vec<EgressMessage>),
     Halted(String),
+    StorageFailed(String),
 }
 
 enum SubmitFailure {
     Rejected(LedgerError),
     Exhausted(LedgerError, u32),
     Halted(LedgerError),
+    StorageFailed(String),
 }
 
 impl Processor {
@@ -410,11 +423,14 @@ impl Processor {
                         Disposition::Exhausted { reason },
                     ),
                     Err(Stop::Halted(reason)) => Step::Done(vec![], Disposition::Halted { reason }),
+                    Err(Stop::StorageFailed(reason)) => {
+                        Step::Done(vec![], Disposition::StorageFailed { reason })
+                    }
                 }
             }
             Err(e) => Step::Done(
                 vec![],
-                Disposition::Halted {
+                Disposition::StorageFailed {
                     reason: e.to_string(),
                 },
             ),
@@ -449,15 +465,18 @@ impl Processor {
                         panic!("injected fault: panic after request {id:?} was committed")
                     }
                     Ok(tx) => self.record(id, &egress.build(&self.settings.info, id, &tx)),
-                    Err(e) => (
-                        vec![],
-                        Disposition::Halted {
-                            reason: format!(
-                                "the ledger did not make the transaction durable: {}",
-                                e.message
-                            ),
-                        },
-                    ),
+                    Err(e) => {
+                        let reason = format!(
+                            "the ledger did not make the transaction durable: {}",
+                            e.message
+                        );
+                        let disposition = if self.is_own_storage_failure(&e) {
+                            Disposition::StorageFailed { reason }
+                        } else {
+                            Disposition::Halted { reason }
+                        };
+                        (vec![], disposition)
+                    }
                 }
             }
         };
@@ -486,11 +505,18 @@ impl Processor {
             }
             Err(e) => (
                 vec![],
-                Disposition::Halted {
+                Disposition::StorageFailed {
                     reason: e.to_string(),
                 },
             ),
         }
+    }
+
+    /// Whether a ledger error says the in-process embedded ledger's journal failed (a full disk, an I/O error): the
+    /// gateway's own storage, which a restart with space recovers. A remote participant's failures are not ours.
+    fn is_own_storage_failure(&self, error: &LedgerError) -> bool {
+        self.ledger.ledger_type() == "embedded"
+            && error.ledger_error.as_deref() == Some(JOURNAL_FAILED)
     }
 
     /// The injected test fault that hits a request, if any (an action is matched on its mapped choice).
@@ -753,7 +779,11 @@ impl Processor {
                     vec![self.request_failure(request_id, name, Some(linear_id), &details)],
                 ))
             }
+            SubmitFailure::Halted(error) if self.is_own_storage_failure(&error) => {
+                Err(Stop::StorageFailed(error.message))
+            }
             SubmitFailure::Halted(error) => Err(Stop::Halted(error.message)),
+            SubmitFailure::StorageFailed(reason) => Err(Stop::StorageFailed(reason)),
         }
     }
 
@@ -764,10 +794,7 @@ impl Processor {
         {
             // Still not durable: the next command must try again rather than run ahead of it.
             self.failure_pending_flush.store(true, Ordering::Release);
-            return Err(SubmitFailure::Halted(LedgerError::configuration(
-                ledger_port::RejectionReason::Internal,
-                e.to_string(),
-            )));
+            return Err(SubmitFailure::StorageFailed(e.to_string()));
         }
         let max_attempts = self.settings.retry.max_attempts.max(1);
         let mut attempt = 1;
@@ -816,6 +843,9 @@ fn resolve_value(value: &mut LedgerValue, index: &ContractIndex) {
         _ => {}
     }
 }
+
+/// The embedded ledger's error id once its journal failed (it stops until restarted).
+const JOURNAL_FAILED: &str = "JOURNAL_FAILED";
 
 /// How much of a refused party id a Failure repeats: a whole Daml party id (name and fingerprint) fits.
 const PARTY_SHOWN_BYTES: usize = 255;

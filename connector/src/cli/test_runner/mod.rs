@@ -96,7 +96,9 @@ async fn run_case(
         .enumerate()
     {
         let processed = assembly.processor.process(body).await;
-        if let Disposition::Halted { reason } = processed.disposition {
+        if let Disposition::Halted { reason } | Disposition::StorageFailed { reason } =
+            processed.disposition
+        {
             return Err(format!("  input[{i}]: processing halted: {reason}"));
         }
         for egress in processed.egress {

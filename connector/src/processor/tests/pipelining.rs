@@ -165,7 +165,7 @@ async fn no_command_runs_ahead_of_a_failure_that_could_not_be_made_durable() {
     for attempt in ["c2", "c3"] {
         let p = f.processor.process(&create(attempt, "20", "60")).await;
         assert!(
-            matches!(&p.disposition, Disposition::Halted { reason } if reason.contains("disk full")),
+            matches!(&p.disposition, Disposition::StorageFailed { reason } if reason.contains("disk full")),
             "{attempt}: {:?}",
             p.disposition
         );
