@@ -333,12 +333,47 @@ fn convert_list(raw: &str, inner: &ParamType) -> Result<LedgerValue, String> {
         values.push(
             inner
                 .convert(&text)
-                .map_err(|e| format!("element [{}] {text:?}: {e}", i + 1))?,
+                .map_err(|e| format!("element [{}] {:?}: {e}", i + 1, shown(&text)))?,
         );
     }
     Ok(LedgerValue::List(values))
 }
 
+/// An element's value as an error shows it: cut after 64 characters, like a parameter's value, so a long element
+/// does not make the Failure as long as the request.
+fn shown(text: &str) -> String {
+    const LIMIT: usize = 64;
+    match text.char_indices().nth(LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 #[cfg(test)]
 #[path = "param_type_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod list_error_tests {
+    use super::*;
+
+    /// Found probing the process_message fuzz target for echoed input: a list element was echoed whole, so one long
+    /// element made the Failure as long as the request (the parameter's own value is cut at 64 characters).
+    #[test]
+    fn list_element_errors_cut_long_elements() {
+        let long = "1".repeat(10_000);
+        let raw = serde_json::to_string(&[&long]).unwrap();
+        let e = ParamType::List(Box::new(ParamType::Numeric { scale: 3 }))
+            .convert(&raw)
+            .unwrap_err();
+        assert!(e.len() < 300, "{} characters: {e}", e.len());
+        assert!(e.starts_with("element [1] \"111"), "{e}");
+        let nested = serde_json::to_string(&[&long]).unwrap();
+        let e = "list<list<int64>>"
+            .parse::<ParamType>()
+            .unwrap()
+            .convert(&serde_json::to_string(&[&nested]).unwrap())
+            .unwrap_err();
+        assert!(e.len() < 600, "{} characters: {e}", e.len());
+    }
+}
