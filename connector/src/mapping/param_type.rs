@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use message_schema::time::{parse_date, parse_timestamp_rfc3339};
+use message_schema::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, parse_date, parse_timestamp_rfc3339};
 use message_schema::value::LedgerValue;
 
 /// Default scale of `numeric` (Daml's `Decimal` = `Numeric 10`).
@@ -300,7 +300,7 @@ fn parse_time(raw: &str, format: TimeFormat) -> Result<i64, String> {
     let unix = || {
         parse_int64(raw)
             .and_then(|secs| secs.checked_mul(1_000_000))
-            .filter(|_| !raw.is_empty())
+            .filter(|micros| (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(micros))
     };
     let result = match format {
         TimeFormat::UnixSeconds => unix(),
@@ -354,7 +354,7 @@ fn shown(text: &str) -> String {
 mod tests;
 
 #[cfg(test)]
-mod list_error_tests {
+mod fuzz_findings {
     use super::*;
 
     /// Found probing the process_message fuzz target for echoed input: a list element was echoed whole, so one long
@@ -375,5 +375,32 @@ mod list_error_tests {
             .convert(&serde_json::to_string(&[&nested]).unwrap())
             .unwrap_err();
         assert!(e.len() < 600, "{} characters: {e}", e.len());
+    }
+
+    /// Found probing the process_message fuzz target: unix seconds outside Daml's Timestamp range (0001-01-01T00:00:00Z
+    /// to 9999-12-31T23:59:59.999999Z) were accepted and rendered as `287168-08-24T16:00:00Z`, which is not RFC 3339.
+    #[test]
+    fn unix_seconds_outside_the_ledger_range_are_refused() {
+        let unix = ParamType::Time {
+            format: TimeFormat::UnixSeconds,
+        };
+        for bad in ["253402300800", "9000000000000", "-62135596801"] {
+            assert!(unix.convert(bad).is_err(), "{bad}");
+        }
+        assert!(
+            ParamType::Time {
+                format: TimeFormat::Any
+            }
+            .convert("253402300800")
+            .is_err()
+        );
+        assert_eq!(
+            unix.convert("253402300799"),
+            Ok(LedgerValue::Timestamp(253_402_300_799_000_000))
+        );
+        assert_eq!(
+            unix.convert("-62135596800"),
+            Ok(LedgerValue::Timestamp(-62_135_596_800_000_000))
+        );
     }
 }
