@@ -15,7 +15,8 @@
 //! Invariants checked per message: no panic; at least one egress message unless the disposition is `Halted` (which
 //! this in-memory setup can never reach, so it is refused too, as is `Exhausted`: no faults are injected); every
 //! egress body is a JSON egress message; every Failure carries an `errorCode` of 4000, 4030, 4040, 4090, 4220,
-//! 5000 or 5030; an egress message's requestId is the request's; processing the same body again right away
+//! 5000 or 5030; an egress message's requestId is the request's; the mapping's time and date fields render in
+//! contract properties as text that parses back; processing the same body again right away
 //! returns byte-identical egress (a recorded outcome comes back as `Replayed`). Per input: a second run on a fresh
 //! ledger gives the same dispositions and egress bytes (determinism).
 #![no_main]
@@ -261,6 +262,7 @@ fn check_egress(body: &[u8], processed: &Processed) {
         } else {
             assert!(code.is_none(), "errorCode on a non-Failure: {value}");
         }
+        check_rendered_times(&value);
         if let Some(request_id) = &egress.request_id {
             assert_eq!(
                 Some(request_id),
@@ -268,6 +270,42 @@ fn check_egress(body: &[u8], processed: &Processed) {
                 "egress answers another request: {value}"
             );
         }
+    }
+}
+
+/// Contract properties of the mapping's time and date fields (by name; the types are known from the mapping).
+const TIME_PROPERTIES: [&str; 5] = ["openedAt", "deadline", "reportedAt", "timestamp", "at"];
+const DATE_PROPERTIES: [&str; 1] = ["due"];
+
+/// A time or date the ledger holds renders as text its own parser reads back (a list<optional<date>> element may
+/// be the empty optional, rendered as "").
+fn check_rendered_times(message: &serde_json::Value) {
+    let Some(properties) = message
+        .get("contractProperties")
+        .and_then(serde_json::Value::as_array)
+    else {
+        return;
+    };
+    for property in properties {
+        let (Some(name), Some(value)) = (
+            property.get("name").and_then(serde_json::Value::as_str),
+            property.get("value").and_then(serde_json::Value::as_str),
+        ) else {
+            panic!("contract property without a text name and value: {property}");
+        };
+        let reads_back = if TIME_PROPERTIES.contains(&name) {
+            message_schema::time::parse_timestamp_rfc3339(value).is_some()
+        } else if DATE_PROPERTIES.contains(&name) {
+            message_schema::time::parse_date(value).is_some()
+        } else if name.starts_with("checkpoints[") {
+            value.is_empty() || message_schema::time::parse_date(value).is_some()
+        } else {
+            true
+        };
+        assert!(
+            reads_back,
+            "property {name} = {value:?} does not parse back as the time or date it holds"
+        );
     }
 }
 
