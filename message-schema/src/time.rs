@@ -3,6 +3,15 @@
 //! Written here (civil-date arithmetic after Howard Hinnant's algorithms) to keep the crate free of a time library
 //! for four small functions.
 
+/// The earliest time the ledger holds (Daml's `Timestamp`), 0001-01-01T00:00:00Z, in microseconds since the epoch.
+pub const MIN_TIMESTAMP: i64 = -62_135_596_800_000_000;
+/// The latest time the ledger holds, 9999-12-31T23:59:59.999999Z. Inside the range every time formats as RFC 3339.
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799_999_999;
+/// The earliest date the ledger holds (Daml's `Date`), 0001-01-01, in days since the epoch.
+pub const MIN_DATE: i32 = -719_162;
+/// The latest date the ledger holds, 9999-12-31.
+pub const MAX_DATE: i32 = 2_932_896;
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -59,7 +68,7 @@ fn parse_ymd(s: &str) -> Option<(i64, u32, u32)> {
     Some((year, month, day))
 }
 
-/// Parses `YYYY-MM-DD` into days since the epoch.
+/// Parses `YYYY-MM-DD` into days since the epoch; dates before 0001-01-01 (year 0000) are refused.
 ///
 /// ```
 /// assert_eq!(message_schema::time::parse_date("1970-01-02"), Some(1));
@@ -67,7 +76,9 @@ fn parse_ymd(s: &str) -> Option<(i64, u32, u32)> {
 /// ```
 pub fn parse_date(s: &str) -> Option<i32> {
     let (y, m, d) = parse_ymd(s)?;
-    i32::try_from(days_from_civil(y, m, d)).ok()
+    i32::try_from(days_from_civil(y, m, d))
+        .ok()
+        .filter(|days| (MIN_DATE..=MAX_DATE).contains(days))
 }
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
@@ -81,7 +92,8 @@ pub fn format_date(days: i32) -> String {
 }
 
 /// Parses an RFC 3339 timestamp (`2026-11-24T10:00:00Z`, fractions up to microseconds, `Z` or `±hh:mm`) into
-/// microseconds since the epoch. More than 6 fractional digits are refused rather than rounded.
+/// microseconds since the epoch. More than 6 fractional digits are refused rather than rounded, and so is a time
+/// outside [`MIN_TIMESTAMP`]..=[`MAX_TIMESTAMP`] (an offset can move `0000-…` or `9999-12-31T23:…` out of it).
 ///
 /// ```
 /// assert_eq!(message_schema::time::parse_timestamp_rfc3339("1970-01-01T00:00:01.5Z"), Some(1_500_000));
@@ -135,7 +147,9 @@ pub fn parse_timestamp_rfc3339(s: &str) -> Option<i64> {
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second.min(59) as i64
         - offset_secs;
-    secs.checked_mul(1_000_000)?.checked_add(micros)
+    secs.checked_mul(1_000_000)?
+        .checked_add(micros)
+        .filter(|t| (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(t))
 }
 
 /// Formats microseconds since the epoch as RFC 3339 UTC, with a fraction only when it is not zero.
@@ -197,5 +211,35 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    /// Found probing the process_message fuzz target: an offset could move a time out of years 0000–9999, which
+    /// was accepted and rendered as `-001-12-31T23:59:00Z` (not RFC 3339, and refused by this very parser); and year
+    /// 0000, which Daml's Timestamp and Date (0001-01-01 to 9999-12-31) do not have, was accepted too.
+    #[test]
+    fn times_outside_the_ledger_range_are_refused() {
+        for bad in [
+            "0000-01-01T00:00:00+00:01",
+            "0000-12-31T23:59:59.999999Z",
+            "9999-12-31T23:59:59-01:00",
+        ] {
+            assert_eq!(parse_timestamp_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(parse_date("0000-02-29"), None);
+        assert_eq!(
+            parse_timestamp_rfc3339("0001-01-01T00:00:00Z"),
+            Some(-62_135_596_800_000_000)
+        );
+        assert_eq!(
+            parse_timestamp_rfc3339("9999-12-31T23:59:59.999999Z"),
+            Some(253_402_300_799_999_999)
+        );
+        assert_eq!(
+            parse_timestamp_rfc3339("0000-12-31T23:00:00-01:00"),
+            Some(-62_135_596_800_000_000),
+            "an offset may move a time into the range"
+        );
+        assert_eq!(parse_date("0001-01-01"), Some(-719_162));
+        assert_eq!(parse_date("9999-12-31"), Some(2_932_896));
     }
 }

@@ -27,6 +27,16 @@ pub fn contract_id(command_id: &str, offset: i64, node_id: i32) -> String {
     out
 }
 
+/// A payload value or party as a rejection shows it: cut after 64 characters, so a long value a request once put in
+/// the contract does not make every later Failure on it as long.
+fn shown(text: &str) -> String {
+    const LIMIT: usize = 64;
+    match text.char_indices().nth(LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 fn rejected(reason: RejectionReason, id: &str, message: String) -> LedgerError {
     LedgerError::permanent(reason, message).with_ledger_error(id)
 }
@@ -166,13 +176,18 @@ pub fn interpret(
                         RejectionReason::Forbidden,
                         "DAML_AUTHORIZATION_ERROR",
                         format!(
-                            "choice {choice} may be exercised only by {} (controllers {:?}), not by {acting_party}",
+                            "choice {choice} may be exercised only by {} (controllers {:?}), not by {}",
                             if allowed.is_empty() {
                                 "nobody".to_owned()
                             } else {
-                                allowed.join(", ")
+                                allowed
+                                    .iter()
+                                    .map(|p| shown(p))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             },
-                            spec.controllers
+                            spec.controllers,
+                            shown(acting_party)
                         ),
                     ));
                 }
@@ -185,7 +200,7 @@ pub fn interpret(
                         "INVALID_STATE_TRANSITION",
                         format!(
                             "choice {choice} is not allowed when {field} is {} (allowed: {})",
-                            current.as_deref().unwrap_or("unset"),
+                            current.as_deref().map_or("unset".to_owned(), shown),
                             allowed.join(", ")
                         ),
                     ));
@@ -254,6 +269,96 @@ pub fn interpret(
                 }));
             }
             Ok(events)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger_port::{RejectionReason, TemplateId};
+
+    use super::*;
+    use crate::catalog::{ChoiceSpec, TemplateSpec};
+
+    fn template() -> TemplateId {
+        TemplateId::parse("Cold:Shipment").expect("template id")
+    }
+
+    fn catalog() -> TemplateCatalog {
+        let choice = |name: &str| ChoiceSpec {
+            name: name.into(),
+            kind: ChoiceKind::Consuming,
+            when: vec![],
+            controllers: vec![],
+            assert: vec![],
+            set_fields: vec![],
+            rules: vec![],
+        };
+        TemplateCatalog {
+            templates: vec![TemplateSpec {
+                id: template(),
+                ensure: vec![],
+                choices: vec![
+                    ChoiceSpec {
+                        controllers: vec!["device".into()],
+                        ..choice("Ingest")
+                    },
+                    ChoiceSpec {
+                        when: vec![("state".into(), vec!["Created".into()])],
+                        ..choice("Move")
+                    },
+                ],
+            }],
+        }
+    }
+
+    fn exercise(choice: &str) -> Command {
+        Command::Exercise {
+            template_id: template(),
+            contract_id: "c1".into(),
+            choice: choice.into(),
+            argument: LedgerValue::Record(Record::new()),
+        }
+    }
+
+    /// Found probing the process_message fuzz target: a rejection echoed payload values whole (the controllers'
+    /// parties, the guarded field's value), so a create with a 3000-character device party made every later
+    /// Failure on that contract about 3000 characters long.
+    #[test]
+    fn rejections_cut_long_payload_values() {
+        let long = "D".repeat(10_000);
+        let contract = CreatedEvent {
+            node_id: 0,
+            offset: 1,
+            contract_id: "c1".into(),
+            template_id: template(),
+            arguments: Record::new()
+                .with("device", LedgerValue::Party(long.clone()))
+                .with("state", LedgerValue::Text(long)),
+            signatories: vec!["Op".into()],
+            observers: vec![],
+        };
+        let act_as = ["Device01".to_owned()];
+        for (choice, reason) in [
+            ("Ingest", RejectionReason::Forbidden),
+            ("Move", RejectionReason::Conflict),
+        ] {
+            let error = interpret(
+                &catalog(),
+                Some(&contract),
+                &exercise(choice),
+                &act_as,
+                "cmd",
+                2,
+            )
+            .expect_err("rejected");
+            assert_eq!(error.reason, reason, "{choice}");
+            assert!(
+                error.message.len() < 400 && error.message.contains("DDDD"),
+                "{choice}: {} characters: {}",
+                error.message.len(),
+                error.message
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use message_schema::time::{parse_date, parse_timestamp_rfc3339};
+use message_schema::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, parse_date, parse_timestamp_rfc3339};
 use message_schema::value::LedgerValue;
 
 /// Default scale of `numeric` (Daml's `Decimal` = `Numeric 10`).
@@ -300,7 +300,7 @@ fn parse_time(raw: &str, format: TimeFormat) -> Result<i64, String> {
     let unix = || {
         parse_int64(raw)
             .and_then(|secs| secs.checked_mul(1_000_000))
-            .filter(|_| !raw.is_empty())
+            .filter(|micros| (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(micros))
     };
     let result = match format {
         TimeFormat::UnixSeconds => unix(),
@@ -333,12 +333,74 @@ fn convert_list(raw: &str, inner: &ParamType) -> Result<LedgerValue, String> {
         values.push(
             inner
                 .convert(&text)
-                .map_err(|e| format!("element [{}] {text:?}: {e}", i + 1))?,
+                .map_err(|e| format!("element [{}] {:?}: {e}", i + 1, shown(&text)))?,
         );
     }
     Ok(LedgerValue::List(values))
 }
 
+/// An element's value as an error shows it: cut after 64 characters, like a parameter's value, so a long element
+/// does not make the Failure as long as the request.
+fn shown(text: &str) -> String {
+    const LIMIT: usize = 64;
+    match text.char_indices().nth(LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 #[cfg(test)]
 #[path = "param_type_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod fuzz_findings {
+    use super::*;
+
+    /// Found probing the process_message fuzz target for echoed input: a list element was echoed whole, so one long
+    /// element made the Failure as long as the request (the parameter's own value is cut at 64 characters).
+    #[test]
+    fn list_element_errors_cut_long_elements() {
+        let long = "1".repeat(10_000);
+        let raw = serde_json::to_string(&[&long]).unwrap();
+        let e = ParamType::List(Box::new(ParamType::Numeric { scale: 3 }))
+            .convert(&raw)
+            .unwrap_err();
+        assert!(e.len() < 300, "{} characters: {e}", e.len());
+        assert!(e.starts_with("element [1] \"111"), "{e}");
+        let nested = serde_json::to_string(&[&long]).unwrap();
+        let e = "list<list<int64>>"
+            .parse::<ParamType>()
+            .unwrap()
+            .convert(&serde_json::to_string(&[&nested]).unwrap())
+            .unwrap_err();
+        assert!(e.len() < 600, "{} characters: {e}", e.len());
+    }
+
+    /// Found probing the process_message fuzz target: unix seconds outside Daml's Timestamp range (0001-01-01T00:00:00Z
+    /// to 9999-12-31T23:59:59.999999Z) were accepted and rendered as `287168-08-24T16:00:00Z`, which is not RFC 3339.
+    #[test]
+    fn unix_seconds_outside_the_ledger_range_are_refused() {
+        let unix = ParamType::Time {
+            format: TimeFormat::UnixSeconds,
+        };
+        for bad in ["253402300800", "9000000000000", "-62135596801"] {
+            assert!(unix.convert(bad).is_err(), "{bad}");
+        }
+        assert!(
+            ParamType::Time {
+                format: TimeFormat::Any
+            }
+            .convert("253402300800")
+            .is_err()
+        );
+        assert_eq!(
+            unix.convert("253402300799"),
+            Ok(LedgerValue::Timestamp(253_402_300_799_000_000))
+        );
+        assert_eq!(
+            unix.convert("-62135596800"),
+            Ok(LedgerValue::Timestamp(-62_135_596_800_000_000))
+        );
+    }
+}
