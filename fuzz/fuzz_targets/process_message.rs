@@ -26,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 use connector::assembly::assemble;
 use connector::config::Config;
 use connector::encoded_egress::EncodedEgress;
+use connector::ledger_factory::EmbeddedStorage;
 use connector::outcome_store::MemoryOutcomeStore;
 use connector::processor::{Disposition, Processed, linear_id_for};
 use embedded_ledger::Clock;
@@ -176,6 +177,7 @@ fn harness() -> &'static Harness {
                 &config,
                 Clock::Fixed(clock),
                 Arc::new(MemoryOutcomeStore::new()),
+                EmbeddedStorage::ExplicitJournalOnly,
             ))
             .expect("the merged config assembles");
         Harness {
@@ -315,6 +317,7 @@ async fn run(config: &Config, clock: i64, messages: &[&[u8]], trace: bool) -> Ve
         config,
         Clock::Fixed(clock),
         Arc::new(MemoryOutcomeStore::new()),
+        EmbeddedStorage::ExplicitJournalOnly,
     )
     .await
     .expect("assembles");

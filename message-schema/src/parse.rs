@@ -259,13 +259,19 @@ impl Reader<'_> {
         if !well_formed {
             return Err(self.fail(
                 field,
-                format!("{field}: {version:?} is not MAJOR.MINOR.PATCH (expected a version such as \"1.0.0\")"),
+                format!(
+                    "{field}: {} is not MAJOR.MINOR.PATCH (expected a version such as \"1.0.0\")",
+                    quoted(&version)
+                ),
             ));
         }
         if parts[0].trim_start_matches('0') != "1" {
             return Err(self.fail(
                 field,
-                format!("{field}: unsupported version {version:?} (expected 1.x.y)"),
+                format!(
+                    "{field}: unsupported version {} (expected 1.x.y)",
+                    quoted(&version)
+                ),
             ));
         }
         Ok(version)

@@ -244,8 +244,8 @@ pub fn convert_parameters(
             return Err(MappingError::bad_request(
                 format!("parameters[{i}].name"),
                 format!(
-                    "parameters[{i}].name: unknown parameter {:?} (expected one of: {})",
-                    p.name,
+                    "parameters[{i}].name: unknown parameter {} (expected one of: {})",
+                    message_schema::parse::quoted(&p.name),
                     if names.is_empty() {
                         "none".to_owned()
                     } else {
