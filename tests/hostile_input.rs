@@ -561,7 +561,23 @@ async fn hostile_messages_end_and_ordinary_requests_after_them_are_answered_in_o
 }
 
 async fn poison_messages_are_contained_and_dead_lettered_with_5000(kind: LedgerKind) {
-    let names = Names::new(&format!("poison-{}", kind.name()));
+    poison_on(kind, "").await;
+}
+
+/// On a quorum ingress queue (whose redeliveries carry `x-delivery-count`), the same, and the queue is declared with
+/// the broker's own limit as a backstop: `x-delivery-limit` = 4 × `max_redeliveries`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_on_a_quorum_queue_is_dead_lettered_and_the_broker_limit_is_declared() {
+    poison_on(LedgerKind::Embedded, "  queue_type: quorum\n").await;
+}
+
+async fn poison_on(kind: LedgerKind, amqp_extra: &str) {
+    let quorum = !amqp_extra.is_empty();
+    let names = Names::new(&format!(
+        "poison-{}{}",
+        kind.name(),
+        if quorum { "-quorum" } else { "" }
+    ));
     let broker = Broker::connect(&names).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -572,7 +588,7 @@ async fn poison_messages_are_contained_and_dead_lettered_with_5000(kind: LedgerK
         dir.path(),
         port,
         IN_MEMORY,
-        "  max_redeliveries: 2\n",
+        &format!("  max_redeliveries: 2\n{amqp_extra}"),
         faults,
     );
     let mut gw = Gateway::start(&config, port);
@@ -729,6 +745,23 @@ async fn poison_messages_are_contained_and_dead_lettered_with_5000(kind: LedgerK
         metric_sum(&metrics, "connector_panics_caught_total", &[]) >= 2.0,
         "{metrics}"
     );
+    if quorum {
+        let out = std::process::Command::new("rabbitmqctl")
+            .args(["-q", "list_queues", "name", "type", "arguments"])
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = listing
+            .lines()
+            .find(|l| l.starts_with(&format!("{}\t", names.ingress_queue)))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(line.contains("quorum"), "{line}");
+        assert!(
+            line.contains("x-delivery-limit") && line.contains(",8}"),
+            "{line}"
+        );
+    }
     assert!(gw.terminate());
     broker.cleanup().await;
 }
