@@ -383,3 +383,72 @@ fn check_refuses_a_token_over_plaintext_http_to_a_remote_ledger() {
     }
     expect_refusal(run.wait_with_output().unwrap());
 }
+
+#[test]
+fn process_amqp_user_processes_every_message_as_that_broker_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let (example_config, messages) = example();
+    let example_yaml = std::fs::read_to_string(example_config).unwrap();
+    let bound = example_yaml.replace(
+        "  allowed_parties: [Operator, Device01, Carrier, Retailer]\n",
+        "  allowed_parties: [Operator, Device01, Carrier, Retailer]\n  parties_by_amqp_user: { dispatch: [Operator, Device01] }\n",
+    );
+    assert_ne!(bound, example_yaml, "the example's allow-list moved");
+    let config = support::write(dir.path(), "connector.yaml", &bound);
+    // The example's first create (as Operator) and its telemetry (as Device01).
+    let first_two: String = std::fs::read_to_string(messages)
+        .unwrap()
+        .lines()
+        .take(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let input = support::write(dir.path(), "input.jsonl", &first_two);
+    let outcomes = |amqp_user: Option<&str>| -> Vec<(String, Option<u64>)> {
+        let mut command = connector();
+        command
+            .args(["process", "--config"])
+            .arg(&config)
+            .arg("--input")
+            .arg(&input);
+        if let Some(user) = amqp_user {
+            command.args(["--amqp-user", user]);
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|m| m["status"] != "Submitted")
+            .map(|m| {
+                (
+                    m["additionalInformation"]["errorMessage"]
+                        .as_str()
+                        .unwrap_or(m["messageName"].as_str().unwrap_or_default())
+                        .to_owned(),
+                    m["additionalInformation"]["errorCode"].as_u64(),
+                )
+            })
+            .collect()
+    };
+    let dispatched = outcomes(Some("dispatch"));
+    assert!(
+        dispatched.iter().all(|(_, code)| code.is_none()),
+        "dispatch may act as both: {dispatched:?}"
+    );
+    for (user, says) in [
+        (None, "no AMQP user_id"),
+        (Some("other"), "AMQP user \"other\""),
+    ] {
+        let refused = outcomes(user);
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        for (message, code) in refused {
+            assert_eq!(code, Some(4030));
+            assert!(message.contains(says), "{message}");
+        }
+    }
+}

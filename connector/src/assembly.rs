@@ -42,6 +42,7 @@ pub async fn assemble(
     let settings = ProcessorSettings {
         party: config.party.clone(),
         allowed_request_parties: config.allowed_request_parties().map(<[String]>::to_vec),
+        parties_by_amqp_user: config.parties_by_amqp_user().cloned(),
         retry: config.retry.clone(),
         info: LedgerInfo {
             ledger_type: opened.ledger.ledger_type().to_owned(),

@@ -4,8 +4,13 @@
 //! is loaded from the ledger's active contract set at start and kept current from every transaction the gateway
 //! sees (its own and, through the observer, everyone else's).
 //!
+//! A lineage changes only through an archive of its current contract (an exercise archives it and creates the
+//! successor in one transaction). A create whose linear id is already an active lineage, by another contract, is
+//! left out: nobody takes over a lineage by creating a contract with its linear id. Loading an active contract set,
+//! the first contract of a linear id (in ledger order) wins.
+//!
 //! It is sized for 100,000 and more lineages: payloads are kept postcard-encoded ([`CompactRecord`]), a contract id
-//! is stored once for both maps, and template ids are shared.
+//! is stored once for both maps, and template ids and party sets are shared.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +22,7 @@ use message_schema::value::{LedgerValue, Record};
 use uuid::Uuid;
 
 use crate::compact_record::CompactRecord;
+use crate::contract_parties::{ContractParties, PartyInterner, StakeholderRule};
 use crate::mapping::WorkflowMapping;
 
 /// The current contract of one lineage.
@@ -28,6 +34,8 @@ pub struct IndexedContract {
     pub payload: CompactRecord,
     /// The update id of the transaction that created this contract.
     pub update_id: String,
+    /// Who signed it and who may see it (shared by every contract with the same parties).
+    pub parties: Arc<ContractParties>,
 }
 
 /// Linear id → current contract, and contract id → linear id for archives.
@@ -37,15 +45,26 @@ pub struct ContractIndex {
     linear_by_contract: HashMap<Arc<str>, Uuid>,
     /// The distinct template ids seen, shared by every contract of a template.
     templates: Vec<Arc<TemplateId>>,
+    /// The distinct party sets, shared by every contract with the same parties.
+    parties: PartyInterner,
 }
 
 impl ContractIndex {
+    /// An empty index whose contracts' stakeholders are taken by `rule`.
+    pub fn new(rule: StakeholderRule) -> Self {
+        Self {
+            parties: PartyInterner::new(rule),
+            ..Self::default()
+        }
+    }
+
     /// An index of an active contract set, read as it streams in (the set is never held whole).
     pub async fn from_active_contracts(
         mut contracts: BoxStream<'static, Result<ActiveContract, LedgerError>>,
         mapping: &WorkflowMapping,
+        rule: StakeholderRule,
     ) -> Result<Self, LedgerError> {
-        let mut index = Self::default();
+        let mut index = Self::new(rule);
         while let Some(active) = contracts.next().await {
             let active = active?;
             index.insert_created(&active.created, &active.created_update_id, mapping);
@@ -73,7 +92,8 @@ impl ContractIndex {
         self.by_linear_id.is_empty()
     }
 
-    /// Applies a committed transaction: archives first, then creates, in event order.
+    /// Applies a committed transaction, event by event in ledger order (an exercise's archive comes before the
+    /// successor it creates).
     pub fn apply(&mut self, tx: &Transaction, mapping: &WorkflowMapping) {
         for event in &tx.events {
             match event {
@@ -108,20 +128,31 @@ impl ContractIndex {
         else {
             return;
         };
+        if let Some(current) = self.by_linear_id.get(&linear_id)
+            && *current.contract_id != *created.contract_id
+        {
+            // Ledger data, but not ours: every value is logged escaped (`?`).
+            tracing::warn!(
+                %linear_id,
+                contract_id = ?created.contract_id,
+                current_contract_id = ?&*current.contract_id,
+                signatories = ?created.signatories,
+                "a created contract's linear id is already an active lineage; the contract is left out of the index (a lineage changes only through an archive of its current contract)"
+            );
+            return;
+        }
         let payload = match CompactRecord::encode(&created.arguments) {
             Ok(payload) => payload,
             Err(e) => {
-                tracing::error!(contract_id = %created.contract_id, error = %e, "contract left out of the index");
+                tracing::error!(contract_id = ?created.contract_id, error = %e, "contract left out of the index");
                 return;
             }
         };
-        if let Some(previous) = self.by_linear_id.get(&linear_id) {
-            self.linear_by_contract.remove(&previous.contract_id);
-        }
         let contract_id: Arc<str> = Arc::from(created.contract_id.as_str());
         self.linear_by_contract
             .insert(Arc::clone(&contract_id), linear_id);
         let template_id = self.shared_template(&created.template_id);
+        let parties = self.parties.parties_of(created);
         self.by_linear_id.insert(
             linear_id,
             IndexedContract {
@@ -130,6 +161,7 @@ impl ContractIndex {
                 template_id,
                 payload,
                 update_id: update_id.to_owned(),
+                parties,
             },
         );
     }
@@ -149,5 +181,169 @@ pub fn linear_id_of_payload(payload: &Record, linear_id_field: &str) -> Option<U
     match payload.get(linear_id_field)? {
         LedgerValue::Text(text) => Uuid::parse_str(text).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_port::{ArchivedEvent, ExercisedEvent};
+
+    use crate::config::Config;
+
+    const CONFIG: &str = r#"
+party: Operator
+workflows:
+  Shipment:
+    template: Cold:Shipment
+    create: { parameters: { device: party } }
+    functions: { Transfer: { parameters: { to: party } } }
+"#;
+    const LINEAR_ID: &str = "9b81be37-d434-569a-8807-4a3e3a029f63";
+
+    fn mapping() -> WorkflowMapping {
+        let config = Config::from_yaml_with_env(CONFIG, std::iter::empty()).expect("valid");
+        WorkflowMapping::compile(&config.workflows).expect("compiles")
+    }
+
+    fn template() -> TemplateId {
+        TemplateId::parse("Cold:Shipment").expect("valid")
+    }
+
+    fn created(contract_id: &str, signatory: &str, device: &str) -> Event {
+        Event::Created(CreatedEvent {
+            node_id: 0,
+            offset: 0,
+            contract_id: contract_id.into(),
+            template_id: template(),
+            arguments: Record::new()
+                .with("linearId", LedgerValue::Text(LINEAR_ID.into()))
+                .with("device", LedgerValue::Party(device.into())),
+            signatories: vec![signatory.into()],
+            observers: vec![],
+        })
+    }
+
+    fn transaction(update_id: &str, events: Vec<Event>) -> Transaction {
+        Transaction {
+            update_id: update_id.into(),
+            command_id: String::new(),
+            offset: 0,
+            effective_at_micros: 0,
+            events,
+        }
+    }
+
+    fn exercise(contract_id: &str, successor: Event) -> Transaction {
+        transaction(
+            "u-exercise",
+            vec![
+                Event::Exercised(ExercisedEvent {
+                    node_id: 0,
+                    offset: 0,
+                    contract_id: contract_id.into(),
+                    template_id: template(),
+                    choice: "Transfer".into(),
+                    argument: LedgerValue::Unit,
+                    acting_parties: vec!["Operator".into()],
+                    consuming: true,
+                }),
+                Event::Archived(ArchivedEvent {
+                    node_id: 1,
+                    offset: 0,
+                    contract_id: contract_id.into(),
+                    template_id: template(),
+                }),
+                successor,
+            ],
+        )
+    }
+
+    fn current(index: &ContractIndex) -> Option<&str> {
+        index
+            .get(&Uuid::parse_str(LINEAR_ID).expect("a uuid"))
+            .map(|c| &*c.contract_id)
+    }
+
+    #[test]
+    fn a_create_on_an_active_lineage_does_not_take_it_over_and_a_consuming_exercise_moves_it_on() {
+        let mapping = mapping();
+        let mut index = ContractIndex::new(StakeholderRule::Declared);
+        index.apply(
+            &transaction("u1", vec![created("c1", "Operator", "Device01")]),
+            &mapping,
+        );
+        assert_eq!(current(&index), Some("c1"));
+
+        index.apply(
+            &transaction("u2", vec![created("c2", "Mallory", "Mallory")]),
+            &mapping,
+        );
+        assert_eq!(
+            current(&index),
+            Some("c1"),
+            "another party's create is left out"
+        );
+        assert_eq!(index.linear_id_of("c2"), None);
+        assert_eq!(index.len(), 1);
+
+        index.apply(
+            &exercise("c1", created("c3", "Operator", "Carrier")),
+            &mapping,
+        );
+        assert_eq!(
+            current(&index),
+            Some("c3"),
+            "the exercise archived c1 first"
+        );
+        assert_eq!(index.linear_id_of("c1"), None);
+        assert!(index.linear_id_of("c3").is_some());
+
+        // Applying the lineage's own current contract again changes nothing.
+        index.apply(
+            &transaction("u3", vec![created("c3", "Operator", "Carrier")]),
+            &mapping,
+        );
+        assert_eq!(current(&index), Some("c3"));
+    }
+
+    #[tokio::test]
+    async fn loading_an_active_contract_set_the_first_contract_of_a_linear_id_wins() {
+        let active = |contract_id: &str, signatory: &str| {
+            let Event::Created(created) = created(contract_id, signatory, "Device01") else {
+                unreachable!("a create");
+            };
+            Ok(ActiveContract {
+                created,
+                created_update_id: format!("u-{contract_id}"),
+            })
+        };
+        let contracts =
+            futures::stream::iter(vec![active("c1", "Operator"), active("c2", "Mallory")]);
+        let index = ContractIndex::from_active_contracts(
+            Box::pin(contracts),
+            &mapping(),
+            StakeholderRule::Declared,
+        )
+        .await
+        .expect("loads");
+        assert_eq!(current(&index), Some("c1"));
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn stakeholders_include_payload_parties_only_under_the_embedded_rule() {
+        let mapping = mapping();
+        let tx = transaction("u1", vec![created("c1", "Operator", "Device01")]);
+        let lineage = Uuid::parse_str(LINEAR_ID).expect("a uuid");
+        let mut embedded = ContractIndex::new(StakeholderRule::DeclaredAndPayload);
+        embedded.apply(&tx, &mapping);
+        let parties = &embedded.get(&lineage).expect("indexed").parties;
+        assert!(parties.is_stakeholder("Device01") && parties.is_stakeholder("Operator"));
+        assert!(parties.is_signatory("Operator") && !parties.is_signatory("Device01"));
+        let mut declared = ContractIndex::new(StakeholderRule::Declared);
+        declared.apply(&tx, &mapping);
+        let parties = &declared.get(&lineage).expect("indexed").parties;
+        assert!(!parties.is_stakeholder("Device01") && parties.is_stakeholder("Operator"));
     }
 }

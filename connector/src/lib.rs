@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compact_record;
 pub mod config;
 pub mod contract_index;
+pub mod contract_parties;
 pub mod encoded_egress;
 pub mod gateway;
 pub mod http;

@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             input,
             clock,
+            amqp_user,
         } => {
             init_stderr_logging();
             let stdout = std::io::stdout();
@@ -76,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     config,
                     input,
                     clock,
+                    amqp_user,
                 },
                 &mut out,
             )

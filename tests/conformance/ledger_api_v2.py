@@ -264,6 +264,8 @@ def check_create(ledger, state, args):
     assert created.offset == 1 and created.node_id == 0
     assert (created.template_id.module_name, created.template_id.entity_name) == ("RefrigeratedTransportation", "Shipment")
     assert list(created.signatories) == [OPERATOR], created.signatories
+    # The payload's other parties, as a participant reports a template's observers (sorted).
+    assert list(created.observers) == ["Device01", "Retailer"], created.observers
     assert list(created.witness_parties) == [OPERATOR], created.witness_parties
     fields = fields_of(created.create_arguments)
     assert fields["linearId"] == ("text", "ship-1"), fields
@@ -328,6 +330,7 @@ def check_active_contracts_at_offsets(ledger, state, args):
     assert list(now[0].witness_parties) == [OPERATOR]
     carrier = acs_ids(ledger, 2, event_format("Carrier"))
     assert [c.contract_id for c in carrier] == [state["successor"]], "a party the payload names sees the contract"
+    assert list(carrier[0].observers) == ["Carrier", "Device01", "Retailer"], carrier[0].observers
     assert acs_ids(ledger, 2, event_format("Nobody")) == [], "a party with no stake sees nothing"
     terse = acs_ids(ledger, 2, event_format(OPERATOR, verbose=False))
     assert all(f.label == "" for f in terse[0].create_arguments.fields), "verbose = false drops labels"

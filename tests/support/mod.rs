@@ -395,11 +395,58 @@ pub fn example_config_with_amqp(
     amqp_extra: &str,
     extra: &str,
 ) -> PathBuf {
+    let parts = ConfigParts {
+        amqp_extra,
+        extra,
+        ..ConfigParts::default()
+    };
+    example_config_with(names, dir, amqp_url, http_port, ledger_yaml, &parts)
+}
+
+/// The `user_chain_identifier:` block every test gateway gets unless it asks for another.
+pub const DEFAULT_USER_CHAIN_IDENTIFIER: &str =
+    "  allowed_parties: [Operator, Device01, Carrier, Retailer]\n";
+
+/// What a test may change in its gateway's config; everything else is the example's.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigParts<'a> {
+    /// Added to the `amqp:` block (lines indented by two spaces).
+    pub amqp_extra: &'a str,
+    /// The body of the `user_chain_identifier:` block (lines indented by two spaces).
+    pub user_chain_identifier: &'a str,
+    /// Appended top-level YAML.
+    pub extra: &'a str,
+}
+
+impl Default for ConfigParts<'_> {
+    fn default() -> Self {
+        Self {
+            amqp_extra: "",
+            user_chain_identifier: DEFAULT_USER_CHAIN_IDENTIFIER,
+            extra: "",
+        }
+    }
+}
+
+/// The example's gateway config with this test's names and `parts`.
+pub fn example_config_with(
+    names: &Names,
+    dir: &Path,
+    amqp_url: &str,
+    http_port: u16,
+    ledger_yaml: &str,
+    parts: &ConfigParts<'_>,
+) -> PathBuf {
+    let ConfigParts {
+        amqp_extra,
+        user_chain_identifier,
+        extra,
+    } = parts;
     let example = std::fs::read_to_string(format!("{EXAMPLE_DIR}/connector.yaml")).unwrap();
     let workflows = &example[example.find("workflows:").unwrap()..];
     let text = format!(
         "amqp:\n  url: {amqp_url}\n  ingress_queue: {}\n  egress_exchange: {}\n  dead_letter_exchange: {}\n  dead_letter_queue: {}\n  prefetch: 64\n  connection_name: {}\n{amqp_extra}\
-         ledger:\n{ledger_yaml}\nparty: Operator\nuser_chain_identifier:\n  allowed_parties: [Operator, Device01, Carrier, Retailer]\n\
+         ledger:\n{ledger_yaml}\nparty: Operator\nuser_chain_identifier:\n{user_chain_identifier}\
          state_dir: {}\nhttp: {{ listen: 127.0.0.1:{http_port} }}\nretry: {{ max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 50 }}\n{extra}\n{workflows}",
         names.ingress_queue,
         names.egress_exchange,
@@ -819,17 +866,26 @@ pub fn config_on_with_amqp(
     amqp_extra: &str,
     extra: &str,
 ) -> (PathBuf, Option<Sandbox>) {
+    let parts = ConfigParts {
+        amqp_extra,
+        extra,
+        ..ConfigParts::default()
+    };
+    config_on_with(kind, names, dir, http_port, embedded_yaml, &parts)
+}
+
+/// Like [`config_on`], with the gateway's config changed by `parts` (the sandbox's, if any, is the example's).
+pub fn config_on_with(
+    kind: LedgerKind,
+    names: &Names,
+    dir: &Path,
+    http_port: u16,
+    embedded_yaml: &str,
+    parts: &ConfigParts<'_>,
+) -> (PathBuf, Option<Sandbox>) {
     match kind {
         LedgerKind::Embedded => (
-            example_config_with_amqp(
-                names,
-                dir,
-                AMQP_URL,
-                http_port,
-                embedded_yaml,
-                amqp_extra,
-                extra,
-            ),
+            example_config_with(names, dir, AMQP_URL, http_port, embedded_yaml, parts),
             None,
         ),
         LedgerKind::Daml => {
@@ -843,9 +899,66 @@ pub fn config_on_with_amqp(
                 sandbox.url()
             );
             (
-                example_config_with_amqp(names, dir, AMQP_URL, http_port, &daml, amqp_extra, extra),
+                example_config_with(names, dir, AMQP_URL, http_port, &daml, parts),
                 Some(sandbox),
             )
         }
     }
+}
+
+/// A RabbitMQ user of one test, made with `rabbitmqctl` and deleted when dropped.
+pub struct BrokerUser {
+    pub name: String,
+    pub password: String,
+}
+
+impl BrokerUser {
+    /// Adds a user named `<prefix>-<random>` on the default vhost with the given configure, write and read
+    /// permission regexes (e.g. `"^$"`, `"^amq\\.default$"`, `"^$"`: it may only publish to the default exchange).
+    pub fn create(prefix: &str, configure: &str, write: &str, read: &str) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let user = Self {
+            name: format!("{prefix}-{}", &id[..12]),
+            password: format!("pw-{}", &id[12..]),
+        };
+        rabbitmqctl_must(&["add_user", &user.name, &user.password]);
+        rabbitmqctl_must(&[
+            "set_permissions",
+            "-p",
+            "/",
+            &user.name,
+            configure,
+            write,
+            read,
+        ]);
+        user
+    }
+
+    /// The broker URL connecting as this user.
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://{}:{}@127.0.0.1:5672/%2f", self.name, self.password)
+    }
+}
+
+impl Drop for BrokerUser {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["-q", "delete_user", &self.name])
+            .output();
+    }
+}
+
+/// Runs `rabbitmqctl -q <args>`, panicking with its output when it fails.
+fn rabbitmqctl_must(args: &[&str]) {
+    let out = Command::new("rabbitmqctl")
+        .arg("-q")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -3,7 +3,9 @@
 //! The embedded ledger records only the creating parties as signatories and has no observers, while a Daml
 //! template's signatories, observers and controllers are the parties its payload names. So a contract's stakeholders
 //! here are its signatories and observers plus every party value in its payload (at any depth); an exercise is seen
-//! by the contract's stakeholders and the acting parties; an archive by the contract's stakeholders.
+//! by the contract's stakeholders and the acting parties; an archive by the contract's stakeholders. Created events
+//! on the wire list the stakeholders that are not signatories as `observers` (`transaction_view`), as a participant
+//! reports a template's observers.
 //!
 //! Exercises and archives name only a contract id, so the index remembers the stakeholders of every contract it has
 //! seen created (archived ones too: a reader may replay an old archive at any time). It reads the ledger's log in

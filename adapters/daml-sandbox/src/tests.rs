@@ -305,6 +305,62 @@ async fn submissions_answer_in_the_requested_shape_with_witnesses() {
 }
 
 #[tokio::test]
+async fn created_events_list_the_other_stakeholders_as_observers_on_the_wire_only() {
+    let fixture = Fixture::new();
+    let tx = fixture.create("c1", "Operator", "Carrier").await;
+    let c = created(&tx, 0);
+    assert_eq!(c.signatories, ["Operator"]);
+    assert_eq!(
+        c.observers,
+        ["Carrier"],
+        "the payload's parties that did not sign, as a participant reports a template's observers"
+    );
+    let effects = fixture.exercise("x1", &c.contract_id, "Transfer").await;
+    let successor = created(&effects, 1);
+    assert_eq!(successor.observers, ["Carrier"]);
+
+    let stored = fixture
+        .context
+        .ledger
+        .transaction_by_offset(1)
+        .await
+        .expect("readable")
+        .expect("stored");
+    assert_eq!(
+        stored.update_id, tx.update_id,
+        "the update id is the stored one"
+    );
+    match &stored.events[0] {
+        ledger_port::Event::Created(stored) => {
+            assert!(
+                stored.observers.is_empty(),
+                "the ledger itself is unchanged"
+            )
+        }
+        other => panic!("not a create: {other:?}"),
+    }
+
+    let active = acs(&fixture, 0, event_format(&["Carrier"]))
+        .await
+        .expect("acs");
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].signatories, ["Operator"]);
+    assert_eq!(active[0].observers, ["Carrier"]);
+
+    let mut stream = SandboxUpdateService::new(fixture.context.clone())
+        .get_updates(tonic::Request::new(v2::GetUpdatesRequest {
+            begin_exclusive: 0,
+            end_inclusive: Some(1),
+            update_format: update_format(&["Operator"]),
+        }))
+        .await
+        .expect("a stream")
+        .into_inner();
+    let streamed = next_update(&mut stream).await;
+    assert_eq!(created(&streamed, 0).observers, ["Carrier"]);
+}
+
+#[tokio::test]
 async fn a_duplicate_command_id_is_already_exists_and_changes_nothing() {
     let fixture = Fixture::new();
     let original = fixture.create("c1", "Operator", "Carrier").await;

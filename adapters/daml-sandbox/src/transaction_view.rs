@@ -1,7 +1,11 @@
 //! A transaction as one reader sees it: a validated `TransactionFormat` (event filter and shape) applied to a
 //! committed transaction, with per-event witnesses and, unless `verbose`, records without labels.
+//!
+//! A created event's `observers` are its stakeholders minus its signatories (see `stakeholders`): the embedded
+//! ledger records none, and a Daml client reading them (the gateway's Daml adapter) then sees the parties a
+//! participant would report. Only the wire view changes; nothing the ledger stores, update ids included.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use daml_ledger_api::{TransactionShape, created_event_to_proto, transaction_to_proto, v2};
 use ledger_port::{CreatedEvent, Event, LedgerError, TemplateId, Transaction};
@@ -75,6 +79,7 @@ impl TransactionView {
     ) -> Result<v2::Transaction, LedgerError> {
         let parties = stakeholders.event_parties(tx).await?;
         let mut witnesses_by_node = HashMap::new();
+        let mut observers_by_node = HashMap::new();
         let mut visible = Vec::new();
         for (event, stakeholders) in tx.events.iter().zip(&parties) {
             let (node_id, template) = match event {
@@ -85,6 +90,9 @@ impl TransactionView {
             let witnesses = self.filter.witnesses(template, stakeholders);
             if !witnesses.is_empty() {
                 witnesses_by_node.insert(node_id, witnesses);
+                if let Event::Created(c) = event {
+                    observers_by_node.insert(node_id, observers(c, stakeholders));
+                }
                 visible.push(event.clone());
             }
         }
@@ -97,6 +105,7 @@ impl TransactionView {
             match &mut event.event {
                 Some(v2::event::Event::Created(c)) => {
                     c.witness_parties = witnesses_by_node.remove(&c.node_id).unwrap_or_default();
+                    c.observers = observers_by_node.remove(&c.node_id).unwrap_or_default();
                     if !self.filter.verbose {
                         c.create_arguments.iter_mut().for_each(strip_record_labels);
                     }
@@ -124,11 +133,13 @@ pub fn visible_created_event(
     effective_at_micros: i64,
     filter: &EventFilter,
 ) -> Option<v2::CreatedEvent> {
-    let witnesses = filter.witnesses(&created.template_id, &contract_stakeholders(created));
+    let stakeholders = contract_stakeholders(created);
+    let witnesses = filter.witnesses(&created.template_id, &stakeholders);
     if witnesses.is_empty() {
         return None;
     }
     let mut proto = created_event_to_proto(created, effective_at_micros, &witnesses);
+    proto.observers = observers(created, &stakeholders);
     if !filter.verbose {
         proto
             .create_arguments
@@ -136,6 +147,15 @@ pub fn visible_created_event(
             .for_each(strip_record_labels);
     }
     Some(proto)
+}
+
+/// A created contract's observers as a participant reports them: its stakeholders that are not signatories, sorted.
+fn observers(created: &CreatedEvent, stakeholders: &BTreeSet<String>) -> Vec<String> {
+    stakeholders
+        .iter()
+        .filter(|p| !created.signatories.contains(p))
+        .cloned()
+        .collect()
 }
 
 /// Drops field labels, as a participant does when `verbose` is false.

@@ -47,6 +47,10 @@ pub enum Command {
         /// Fix the ledger clock (RFC 3339) so the output is byte-for-byte deterministic.
         #[arg(long)]
         clock: Option<String>,
+        /// Process every message as published by this broker user (its AMQP user_id), to try
+        /// `user_chain_identifier.parties_by_amqp_user` offline.
+        #[arg(long, value_name = "NAME")]
+        amqp_user: Option<String>,
     },
     /// The gateway: AMQP in and out, ledger, observer, HTTP. Stops cleanly on SIGTERM/SIGINT.
     Run {

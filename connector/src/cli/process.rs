@@ -11,6 +11,7 @@ use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};
 use crate::ledger_factory::EmbeddedStorage;
 use crate::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
+use crate::processor::Sender;
 
 /// What `process` reads and how.
 pub struct ProcessOptions {
@@ -18,6 +19,8 @@ pub struct ProcessOptions {
     pub input: Option<PathBuf>,
     /// RFC 3339: fixes the embedded ledger's clock.
     pub clock: Option<String>,
+    /// The AMQP user_id every message is processed as (none: messages carry no user_id).
+    pub amqp_user: Option<String>,
 }
 
 /// Parses `--clock`.
@@ -66,6 +69,9 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
                 .with_context(|| format!("cannot open input {}", path.display()))?,
         )),
     };
+    let sender = Sender {
+        amqp_user_id: options.amqp_user.clone(),
+    };
     let mut count = 0;
     for line in reader.split(b'\n') {
         let line = line.context("cannot read input")?;
@@ -73,7 +79,7 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
             continue;
         }
         count += 1;
-        let processed = assembly.processor.process(&line).await;
+        let processed = assembly.processor.process_from(&line, &sender).await;
         if let crate::processor::Disposition::Halted { reason }
         | crate::processor::Disposition::Abandoned { reason }
         | crate::processor::Disposition::StorageFailed { reason } = &processed.disposition

@@ -43,7 +43,8 @@ pub struct Config {
     pub ledger: LedgerConfig,
     /// The default acting party.
     pub party: String,
-    /// When present, a request's `userChainIdentifier` names the acting party, if it is on this allow-list.
+    /// When present, a request's `userChainIdentifier` names the acting party, if it is on this allow-list; and
+    /// parties may be bound to the broker users that send requests.
     #[serde(default)]
     pub user_chain_identifier: Option<UserChainIdentifierConfig>,
     #[serde(default)]
@@ -139,11 +140,17 @@ pub enum LedgerChoice {
     Daml(DamlSettings),
 }
 
-/// The allow-list for acting as the party a request names in `userChainIdentifier`.
+/// The allow-list for acting as the party a request names in `userChainIdentifier`, and which sender may act as
+/// whom.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChainIdentifierConfig {
     pub allowed_parties: Vec<String>,
+    /// Broker user → the parties a message it published (its AMQP `user_id`, which RabbitMQ checks against the
+    /// publishing connection's user) may act and read as. When set, a message without `user_id`, from a user not
+    /// listed, or acting as a party outside its user's list is refused (4030).
+    #[serde(default)]
+    pub parties_by_amqp_user: Option<IndexMap<String, Vec<String>>>,
 }
 
 /// Request ordering.
@@ -416,13 +423,16 @@ impl Config {
                 ),
             ));
         }
-        if let Some(uci) = &self.user_chain_identifier
-            && let Some(i) = uci.allowed_parties.iter().position(|p| p.trim().is_empty())
-        {
-            return Err(invalid(
-                &format!("user_chain_identifier.allowed_parties[{i}]"),
-                "expected a non-empty party identifier".to_owned(),
-            ));
+        if let Some(uci) = &self.user_chain_identifier {
+            if let Some(i) = uci.allowed_parties.iter().position(|p| p.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("user_chain_identifier.allowed_parties[{i}]"),
+                    "expected a non-empty party identifier".to_owned(),
+                ));
+            }
+            if let Some(bindings) = &uci.parties_by_amqp_user {
+                self.validate_party_bindings(&uci.allowed_parties, bindings)?;
+            }
         }
         if self.workflows.is_empty() {
             return Err(invalid(
@@ -431,6 +441,60 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Every bound party must be one the gateway may act as: its own party or an allowed one.
+    fn validate_party_bindings(
+        &self,
+        allowed: &[String],
+        bindings: &IndexMap<String, Vec<String>>,
+    ) -> Result<(), ConfigError> {
+        const PATH: &str = "user_chain_identifier.parties_by_amqp_user";
+        if bindings.is_empty() {
+            return Err(ConfigError::invalid(
+                PATH,
+                "expected at least one broker user (leave the key out to not bind parties to broker users)",
+            ));
+        }
+        for (user, parties) in bindings {
+            if user.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    PATH,
+                    "expected non-empty broker user names",
+                ));
+            }
+            if parties.is_empty() {
+                return Err(ConfigError::invalid(
+                    format!("{PATH}.{user}"),
+                    "expected at least one party",
+                ));
+            }
+            for (i, party) in parties.iter().enumerate() {
+                if party.trim().is_empty() {
+                    return Err(ConfigError::invalid(
+                        format!("{PATH}.{user}[{i}]"),
+                        "expected a non-empty party identifier",
+                    ));
+                }
+                if *party != self.party && !allowed.contains(party) {
+                    return Err(ConfigError::invalid(
+                        format!("{PATH}.{user}[{i}]"),
+                        format!(
+                            "party {party:?} is neither `party` nor in user_chain_identifier.allowed_parties, so \
+                             this gateway never acts as it"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The parties each broker user's messages may act and read as, when parties are bound to broker users.
+    pub fn parties_by_amqp_user(&self) -> Option<&IndexMap<String, Vec<String>>> {
+        self.user_chain_identifier
+            .as_ref()
+            .and_then(|u| u.parties_by_amqp_user.as_ref())
     }
 
     /// The acting parties a request may name through `userChainIdentifier`.

@@ -384,3 +384,70 @@ fn limits_and_amqp_names_that_cannot_work_are_refused_with_their_path() {
     );
     assert_eq!(c.faults.map(|f| f.rules.len()), Some(1));
 }
+
+#[test]
+fn parties_bound_to_broker_users_load_in_order() {
+    let text = format!(
+        "{MINIMAL}\nuser_chain_identifier:\n  allowed_parties: [Device01, Carrier]\n  parties_by_amqp_user:\n    \
+         dispatch: [Operator, Device01]\n    carrier-app: [Carrier]\n"
+    );
+    let c = load(&text).unwrap();
+    let bindings = c.parties_by_amqp_user().expect("set");
+    assert_eq!(
+        bindings.iter().collect::<Vec<_>>(),
+        [
+            (
+                &"dispatch".to_owned(),
+                &vec!["Operator".to_owned(), "Device01".to_owned()]
+            ),
+            (&"carrier-app".to_owned(), &vec!["Carrier".to_owned()]),
+        ]
+    );
+    let without = format!("{MINIMAL}\nuser_chain_identifier: {{ allowed_parties: [Device01] }}\n");
+    assert!(load(&without).unwrap().parties_by_amqp_user().is_none());
+}
+
+#[test]
+fn bound_parties_must_be_ones_the_gateway_acts_as_and_errors_name_their_path() {
+    let with = |bindings: &str| {
+        format!(
+            "{MINIMAL}\nuser_chain_identifier:\n  allowed_parties: [Device01]\n  parties_by_amqp_user: {bindings}\n"
+        )
+    };
+    for (bindings, path, why) in [
+        (
+            "{ dispatch: [Operator, Device01, Carrier] }",
+            "user_chain_identifier.parties_by_amqp_user.dispatch[2]: ",
+            "party \"Carrier\" is neither `party` nor in user_chain_identifier.allowed_parties",
+        ),
+        (
+            "{ dispatch: [Device01, \" \"] }",
+            "user_chain_identifier.parties_by_amqp_user.dispatch[1]: ",
+            "expected a non-empty party identifier",
+        ),
+        (
+            "{ dispatch: [] }",
+            "user_chain_identifier.parties_by_amqp_user.dispatch: ",
+            "expected at least one party",
+        ),
+        (
+            "{ \"\": [Operator] }",
+            "user_chain_identifier.parties_by_amqp_user: ",
+            "expected non-empty broker user names",
+        ),
+        (
+            "{}",
+            "user_chain_identifier.parties_by_amqp_user: ",
+            "expected at least one broker user",
+        ),
+        (
+            "{ dispatch: Operator }",
+            "user_chain_identifier.parties_by_amqp_user.dispatch: ",
+            "",
+        ),
+    ] {
+        let e = load(&with(bindings)).unwrap_err().to_string();
+        assert!(e.starts_with(path), "{bindings}: {e}");
+        assert!(e.contains(why), "{bindings}: {e}");
+    }
+}

@@ -6,11 +6,13 @@ use std::sync::Mutex;
 use super::{DeliveryAttempts, DeliveryKey, OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
+/// Each request id's outcome with the unix ms it was recorded at.
+type RecordedOutcomes = HashMap<String, (u64, Vec<EncodedEgress>)>;
+
 /// Outcomes in a hash map.
 #[derive(Debug, Default)]
 pub struct MemoryOutcomeStore {
-    /// Each outcome with the unix ms it was recorded at.
-    outcomes: Mutex<HashMap<String, (u64, Vec<EncodedEgress>)>>,
+    outcomes: Mutex<RecordedOutcomes>,
     checkpoint: Mutex<Option<i64>>,
     attempts: Mutex<HashMap<DeliveryKey, u32>>,
 }
@@ -21,10 +23,7 @@ impl MemoryOutcomeStore {
         Self::default()
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, (u64, Vec<EncodedEgress>)>>, StoreError>
-    {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, RecordedOutcomes>, StoreError> {
         self.outcomes
             .lock()
             .map_err(|_| StoreError("in-memory store poisoned by an earlier panic".to_owned()))

@@ -20,15 +20,18 @@ mod transaction_egress;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use indexmap::IndexMap;
+
 use ledger_port::{
     Command, ErrorClass, Ledger, LedgerError, PendingCommit, Submission, Transaction, UpdateFilter,
 };
 use message_schema::egress::{EgressMessage, FailureDetails, LedgerInfo, UpdateMessageName};
+use message_schema::error_code::ErrorCode;
 use message_schema::ingress::{
     CreateContractActionRequest, CreateContractRequest, IngressRequest, Parameter,
     ReadContractRequest,
 };
-use message_schema::limits::Limits;
+use message_schema::limits::{Limits, cut};
 use message_schema::parse::{parse_ingress_with, quoted};
 use message_schema::properties::flatten;
 use message_schema::value::{LedgerValue, Record};
@@ -42,6 +45,7 @@ pub use transaction_egress::{ActionRequest, action_egress, create_egress};
 
 use crate::config::RetryConfig;
 use crate::contract_index::{ContractIndex, IndexedContract};
+use crate::contract_parties::StakeholderRule;
 use crate::encoded_egress::EncodedEgress;
 use crate::mapping::{MappingError, WorkflowMapping};
 use crate::metrics_names;
@@ -213,6 +217,8 @@ pub struct ProcessorSettings {
     pub party: String,
     /// When set, `userChainIdentifier` may name one of these parties to act as.
     pub allowed_request_parties: Option<Vec<String>>,
+    /// When set, a message may act only as a party of its AMQP `user_id`'s list (broker user → parties).
+    pub parties_by_amqp_user: Option<IndexMap<String, Vec<String>>>,
     pub retry: RetryConfig,
     pub info: LedgerInfo,
     /// What one message may hold.
@@ -235,6 +241,8 @@ pub struct Processor {
     index: Arc<RwLock<ContractIndex>>,
     outcomes: Arc<dyn OutcomeStore>,
     settings: ProcessorSettings,
+    /// Which parties the index counts as a contract's stakeholders (who may read it).
+    stakeholder_rule: StakeholderRule,
     /// A Failure outcome was recorded but not yet made durable. Failures depend on ledger state, so one must be
     /// durable before a later command can change that state; otherwise a crash could replay it as a success.
     failure_pending_flush: AtomicBool,
@@ -262,12 +270,19 @@ impl Processor {
         outcomes: Arc<dyn OutcomeStore>,
         settings: ProcessorSettings,
     ) -> Self {
+        // The embedded ledger records no observers; a Daml ledger (`connector sandbox` included) reports them.
+        let stakeholder_rule = if ledger.ledger_type() == "embedded" {
+            StakeholderRule::DeclaredAndPayload
+        } else {
+            StakeholderRule::Declared
+        };
         Self {
             ledger,
             mapping,
-            index: Arc::new(RwLock::new(ContractIndex::default())),
+            index: Arc::new(RwLock::new(ContractIndex::new(stakeholder_rule))),
             outcomes,
             settings,
+            stakeholder_rule,
             failure_pending_flush: AtomicBool::new(false),
             in_flight: InFlight::default(),
         }
@@ -279,7 +294,12 @@ impl Processor {
             .ledger
             .active_contract_stream(&self.update_filter())
             .await?;
-        let index = ContractIndex::from_active_contracts(acs.contracts, &self.mapping).await?;
+        let index = ContractIndex::from_active_contracts(
+            acs.contracts,
+            &self.mapping,
+            self.stakeholder_rule,
+        )
+        .await?;
         *self.index_write() = index;
         Ok(acs.offset)
     }
@@ -345,7 +365,7 @@ impl Processor {
     /// Phase 1, in queue order: parse, answer a repeated request from the outcome store, map, and sequence the
     /// ledger command (retrying transient faults in place), updating the contract index with its transaction so the
     /// next request is mapped on top of it. A Failure is recorded here, and made durable before the next command.
-    pub async fn begin(&self, body: &[u8], _sender: &Sender) -> Staged {
+    pub async fn begin(&self, body: &[u8], sender: &Sender) -> Staged {
         let request = match parse_ingress_with(body, &self.settings.limits) {
             Ok(request) => request,
             Err(error) => {
@@ -397,10 +417,15 @@ impl Processor {
         let step = match self.outcomes.get(&request_id) {
             Ok(Some(egress)) => Step::Done(egress, Disposition::Replayed),
             Ok(None) => {
-                let decision = match &request {
-                    IngressRequest::Create(r) => self.create(r).await,
-                    IngressRequest::Action(r) => self.action(r).await,
-                    IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r))),
+                // Who acts is settled before anything is looked up, so a refused request learns nothing about
+                // workflows, functions or lineages.
+                let decision = match self.acting_party(request.user_chain_identifier(), sender) {
+                    Err(refusal) => Ok(Decision::Egress(vec![self.refused(&request, &refusal)])),
+                    Ok(party) => match &request {
+                        IngressRequest::Create(r) => self.create(r, party).await,
+                        IngressRequest::Action(r) => self.action(r, party).await,
+                        IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r, &party))),
+                    },
                 };
                 let decision = match (decision, fault) {
                     (
@@ -534,28 +559,79 @@ impl Processor {
         plan.fault_for(request.request_id(), choice.as_deref())
     }
 
-    fn acting_party(&self, request: &IngressRequest) -> Result<String, MappingError> {
-        match (
-            request.user_chain_identifier(),
+    /// The party a request acts as: its `userChainIdentifier` when the allow-list is set and names it (else 4030),
+    /// otherwise the gateway's own party; then, when parties are bound to broker users, one of its sender's parties.
+    fn acting_party(
+        &self,
+        user_chain_identifier: Option<&str>,
+        sender: &Sender,
+    ) -> Result<String, MappingError> {
+        let party = match (
+            user_chain_identifier,
             &self.settings.allowed_request_parties,
         ) {
             (Some(party), Some(allowed)) => {
-                if allowed.iter().any(|p| p == party) {
-                    Ok(party.to_owned())
-                } else {
-                    Err(MappingError {
-                        code: message_schema::error_code::ErrorCode::Forbidden,
-                        field: Some("userChainIdentifier".to_owned()),
-                        message: format!(
-                            "userChainIdentifier: party {:?} may not act through this gateway",
-                            message_schema::limits::cut(party, PARTY_SHOWN_BYTES)
-                        ),
-                    })
+                if !allowed.iter().any(|p| p == party) {
+                    return Err(forbidden(format!(
+                        "userChainIdentifier: party {} may not act through this gateway",
+                        shown(party)
+                    )));
                 }
+                party
             }
             // Without an allow-list the gateway acts as its own party, as Workbench clients expect.
-            _ => Ok(self.settings.party.clone()),
+            _ => self.settings.party.as_str(),
+        };
+        if let Some(bindings) = &self.settings.parties_by_amqp_user {
+            let Some(user) = sender.amqp_user_id.as_deref() else {
+                return Err(forbidden(
+                    "userChainIdentifier: the message carries no AMQP user_id; this gateway binds parties to \
+                     broker users, so a message must be published with its sender's user name as user_id"
+                        .to_owned(),
+                ));
+            };
+            let Some(parties) = bindings.get(user) else {
+                return Err(forbidden(format!(
+                    "userChainIdentifier: AMQP user {} may not send requests to this gateway",
+                    shown(user)
+                )));
+            };
+            if !parties.iter().any(|p| p == party) {
+                return Err(forbidden(format!(
+                    "userChainIdentifier: AMQP user {} may not act as party {}",
+                    shown(user),
+                    shown(party)
+                )));
+            }
         }
+        Ok(party.to_owned())
+    }
+
+    /// The Failure of a request refused before anything was looked up for it.
+    fn refused(&self, request: &IngressRequest, error: &MappingError) -> EgressMessage {
+        let (name, linear_id) = match request {
+            IngressRequest::Create(_) => (UpdateMessageName::CreateContractUpdate, None),
+            IngressRequest::Action(r) => (
+                UpdateMessageName::CreateContractActionUpdate,
+                Some(&r.contract_ledger_identifier),
+            ),
+            IngressRequest::Read(r) => (
+                UpdateMessageName::ReadContractUpdate,
+                Some(&r.contract_ledger_identifier),
+            ),
+        };
+        self.request_failure(
+            request.request_id(),
+            name,
+            linear_id,
+            &mapping_failure(error),
+        )
+    }
+
+    /// Whether a request acting as `party` may see `contract`: the gateway's own party sees everything it indexes,
+    /// any other party only contracts it is a stakeholder of.
+    fn may_read(&self, party: &str, contract: &IndexedContract) -> bool {
+        party == self.settings.party || contract.parties.is_stakeholder(party)
     }
 
     fn request_failure(
@@ -568,7 +644,11 @@ impl Processor {
         EgressMessage::request_failure(&self.settings.info, request_id, name, linear_id, details)
     }
 
-    async fn create(&self, request: &CreateContractRequest) -> Result<Decision, Stop> {
+    async fn create(
+        &self,
+        request: &CreateContractRequest,
+        party: String,
+    ) -> Result<Decision, Stop> {
         let name = UpdateMessageName::CreateContractUpdate;
         let fail = |e: MappingError| {
             Ok(Decision::Egress(vec![self.request_failure(
@@ -588,11 +668,22 @@ impl Processor {
                 ),
             ));
         };
-        let party = match self.acting_party(&IngressRequest::Create(request.clone())) {
-            Ok(p) => p,
-            Err(e) => return fail(e),
-        };
         let linear_id = linear_id_for(&request.request_id);
+        // The same party repeating its create goes on: the ledger's command deduplication answers it.
+        if self
+            .index_read()
+            .get(&linear_id)
+            .is_some_and(|current| !current.parties.is_signatory(&party))
+        {
+            return fail(MappingError {
+                code: ErrorCode::Conflict,
+                field: Some("requestId".to_owned()),
+                message: format!(
+                    "requestId: the linear id it derives ({linear_id}) is already the active lineage of another \
+                     party; use another requestId"
+                ),
+            });
+        }
         let mut arguments = match workflow.create_arguments(&request.parameters, &linear_id, &party)
         {
             Ok(a) => a,
@@ -622,7 +713,11 @@ impl Processor {
         .await
     }
 
-    async fn action(&self, request: &CreateContractActionRequest) -> Result<Decision, Stop> {
+    async fn action(
+        &self,
+        request: &CreateContractActionRequest,
+        party: String,
+    ) -> Result<Decision, Stop> {
         let name = UpdateMessageName::CreateContractActionUpdate;
         let linear_id = request.contract_ledger_identifier;
         let fail = |e: MappingError| {
@@ -654,10 +749,6 @@ impl Processor {
                     }
                 ),
             ));
-        };
-        let party = match self.acting_party(&IngressRequest::Action(request.clone())) {
-            Ok(p) => p,
-            Err(e) => return fail(e),
         };
         let mut argument = match function.choice_argument(&request.parameters) {
             Ok(a) => a,
@@ -725,9 +816,15 @@ impl Processor {
         }
     }
 
-    fn read(&self, request: &ReadContractRequest) -> Vec<EgressMessage> {
+    /// A read as `party`. A contract the party may not see is answered exactly as a missing one, so a read never
+    /// tells whether a lineage exists.
+    fn read(&self, request: &ReadContractRequest, party: &str) -> Vec<EgressMessage> {
         let linear_id = request.contract_ledger_identifier;
-        let found = self.index_read().get(&linear_id).cloned();
+        let found = self
+            .index_read()
+            .get(&linear_id)
+            .filter(|contract| self.may_read(party, contract))
+            .cloned();
         let workflow = found
             .as_ref()
             .and_then(|c| self.mapping.workflow_for_template(&c.template_id));
@@ -847,8 +944,22 @@ fn resolve_value(value: &mut LedgerValue, index: &ContractIndex) {
 /// The embedded ledger's error id once its journal failed (it stops until restarted).
 const JOURNAL_FAILED: &str = "JOURNAL_FAILED";
 
-/// How much of a refused party id a Failure repeats: a whole Daml party id (name and fingerprint) fits.
+/// How much of a refused party id or broker user a Failure repeats: a whole Daml party id (name and fingerprint)
+/// fits, and so does any AMQP user_id (a short string).
 const PARTY_SHOWN_BYTES: usize = 255;
+
+/// A sender's party or user name as a Failure quotes it: cut, and escaped.
+fn shown(value: &str) -> String {
+    format!("{:?}", cut(value, PARTY_SHOWN_BYTES))
+}
+
+fn forbidden(message: String) -> MappingError {
+    MappingError {
+        code: ErrorCode::Forbidden,
+        field: Some("userChainIdentifier".to_owned()),
+        message,
+    }
+}
 
 /// Whether an egress message is a Failure (decided on the typed message, before it is encoded).
 fn is_failure(message: &EgressMessage) -> bool {

@@ -66,6 +66,7 @@ fn settings() -> ProcessorSettings {
     ProcessorSettings {
         party: "Operator".into(),
         allowed_request_parties: config().allowed_request_parties().map(<[String]>::to_vec),
+        parties_by_amqp_user: None,
         retry: RetryConfig {
             max_attempts: 3,
             initial_backoff_ms: 1,
@@ -645,6 +646,7 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
         ProcessorSettings {
             party: "Operator".into(),
             allowed_request_parties: None,
+            parties_by_amqp_user: None,
             retry: RetryConfig {
                 max_attempts: 5,
                 initial_backoff_ms: 1,
@@ -688,4 +690,5 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
     );
 }
 
+mod authorization;
 mod pipelining;
