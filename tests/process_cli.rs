@@ -452,3 +452,72 @@ fn process_amqp_user_processes_every_message_as_that_broker_user() {
         }
     }
 }
+
+/// The issue's reproduction: an archiving choice committed, its outcome lost (the state directory deleted, the
+/// journal kept), the same request processed again: it is answered with its original egress, byte for byte, not
+/// Failure 4040 "no active contract", and the journal holds one archive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_whose_outcome_was_lost_replays_its_original_egress() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = journaled_config(dir.path());
+    let create = std::fs::read_to_string(Path::new(EXAMPLE_DIR).join("messages.jsonl"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let linear_id = connector::processor::linear_id_for("shipment-1").to_string();
+    let action = |id: &str, function: &str, parameters: &str| {
+        format!(
+            r#"{{"messageName":"CreateContractActionRequest","requestId":"{id}","contractLedgerIdentifier":"{linear_id}","workflowFunctionName":"{function}","parameters":{parameters},"messageSchemaVersion":"1.0.0"}}"#
+        )
+    };
+    let archive = action("archive-1", "Archive", "[]");
+    let all = [
+        create,
+        action(
+            "transfer-1",
+            "TransferResponsibility",
+            r#"[{"name":"newCounterparty","value":"Carrier"}]"#,
+        ),
+        action("complete-1", "Complete", "[]"),
+        archive.clone(),
+    ];
+    let input = dir.path().join("all.jsonl");
+    std::fs::write(&input, all.join("\n") + "\n").unwrap();
+    let lines_of = |out: &[u8], id: &str| -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| {
+                serde_json::from_str::<Value>(l)
+                    .ok()
+                    .and_then(|v| v.get("requestId")?.as_str().map(|r| r == id))
+                    .unwrap_or(false)
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let first = lines_of(&process(&config, &input), "archive-1");
+    assert_eq!(
+        first.len(),
+        4,
+        "Submitted, Committed, Event, Contract: {first:#?}"
+    );
+    assert!(
+        first.iter().all(|l| !l.contains("\"Failure\"")),
+        "{first:#?}"
+    );
+
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let again_input = dir.path().join("again.jsonl");
+    std::fs::write(&again_input, archive + "\n").unwrap();
+    let again = lines_of(&process(&config, &again_input), "archive-1");
+    assert_eq!(again, first, "the original egress, byte for byte");
+
+    let (_, effects) = final_state(dir.path()).await;
+    assert_eq!(
+        effects.get(&connector::processor::command_id_for("archive-1")),
+        Some(&1),
+        "one archive"
+    );
+}

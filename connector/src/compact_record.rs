@@ -140,6 +140,11 @@ fn from_compact(value: Compact) -> LedgerValue {
 }
 
 impl CompactRecord {
+    /// The empty payload (a record with no fields), postcard's encoding of an empty list: its length, 0.
+    pub fn empty() -> Self {
+        Self(Arc::from([0u8].as_slice()))
+    }
+
     /// Encodes a payload.
     pub fn encode(record: &Record) -> Result<Self, CompactRecordError> {
         postcard::to_allocvec(&fields_to_compact(record))
@@ -179,6 +184,16 @@ mod tests {
     use message_schema::value::LedgerValue;
 
     use super::*;
+
+    #[test]
+    fn the_empty_payload_is_the_encoding_of_an_empty_record() {
+        let encoded = CompactRecord::encode(&Record::new()).expect("an empty record encodes");
+        assert!(CompactRecord::empty() == encoded);
+        assert_eq!(
+            CompactRecord::empty().decode().expect("decodes"),
+            Record::new()
+        );
+    }
 
     fn every_kind_of_value() -> Record {
         Record::new()

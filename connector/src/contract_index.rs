@@ -38,6 +38,32 @@ pub struct IndexedContract {
     pub parties: Arc<ContractParties>,
 }
 
+impl IndexedContract {
+    /// A created event as the index would hold it (`None` when no mapped workflow has its template, or its payload
+    /// holds no linear id).
+    pub fn of_created(
+        created: &CreatedEvent,
+        mapping: &WorkflowMapping,
+        rule: StakeholderRule,
+    ) -> Option<Self> {
+        let mut index = ContractIndex::new(rule);
+        index.insert_created(created, "", mapping);
+        index.by_linear_id.into_values().next()
+    }
+
+    /// A contract known only by its ids (its created event no longer readable): an empty payload and no parties.
+    pub fn without_payload(linear_id: Uuid, contract_id: &str, template_id: &TemplateId) -> Self {
+        Self {
+            linear_id,
+            contract_id: Arc::from(contract_id),
+            template_id: Arc::new(template_id.clone()),
+            payload: CompactRecord::empty(),
+            update_id: String::new(),
+            parties: Arc::new(ContractParties::none()),
+        }
+    }
+}
+
 /// Linear id → current contract, and contract id → linear id for archives.
 #[derive(Debug, Default)]
 pub struct ContractIndex {
@@ -70,6 +96,11 @@ impl ContractIndex {
             index.insert_created(&active.created, &active.created_update_id, mapping);
         }
         Ok(index)
+    }
+
+    /// Which parties this index counts as a contract's stakeholders.
+    pub fn stakeholder_rule(&self) -> StakeholderRule {
+        self.parties.rule()
     }
 
     /// The current contract of a lineage.

@@ -22,6 +22,14 @@ pub struct ContractParties {
 }
 
 impl ContractParties {
+    /// No signatories and no stakeholders: a contract whose parties are not known.
+    pub fn none() -> Self {
+        Self {
+            signatories: Arc::from(Vec::<Arc<str>>::new()),
+            stakeholders: Arc::from(Vec::<Arc<str>>::new()),
+        }
+    }
+
     /// Whether `party` signed the contract.
     pub fn is_signatory(&self, party: &str) -> bool {
         contains(&self.signatories, party)
@@ -82,6 +90,11 @@ impl Default for PartyInterner {
 }
 
 impl PartyInterner {
+    /// Which parties count as stakeholders.
+    pub fn rule(&self) -> StakeholderRule {
+        self.rule
+    }
+
     pub fn new(rule: StakeholderRule) -> Self {
         Self {
             rule,

@@ -34,6 +34,10 @@ pub enum RequestFaultKind {
     Panic,
     /// Panics once the request's transaction is committed, before its outcome is recorded.
     PanicAfterCommit,
+    /// Aborts the whole process once the request's transaction is committed, before its outcome is recorded: a
+    /// crash at the worst moment, on cue. A redelivery the ledger answers by deduplication aborts again, so aim it
+    /// at a request whose redelivery is answered without a new commit (an archiving choice).
+    AbortAfterCommit,
     /// Ends the broker session as if the connection were lost, before the ledger sees the request.
     EndSession,
 }

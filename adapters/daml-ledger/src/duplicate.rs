@@ -56,11 +56,16 @@ pub struct CompletionScan {
 
 impl CompletionScan {
     pub fn new(submission: &Submission, end: i64) -> Self {
-        let mut act_as = submission.act_as.clone();
+        Self::for_command(&submission.command_id, &submission.act_as, end)
+    }
+
+    /// The search for `command_id` submitted by `act_as`.
+    pub fn for_command(command_id: &str, act_as: &[String], end: i64) -> Self {
+        let mut act_as = act_as.to_vec();
         act_as.sort();
         act_as.dedup();
         Self {
-            command_id: submission.command_id.clone(),
+            command_id: command_id.to_owned(),
             act_as,
             end,
         }
@@ -120,15 +125,9 @@ pub async fn original_transaction(
     format: TransactionFormat,
     templates: &[TemplateId],
 ) -> Result<Transaction, LedgerError> {
-    let end = {
-        let request = rpc.request(v2::GetLedgerEndRequest {}, CallKind::Unary)?;
-        let mut client = rpc.state();
-        rpc.finish("GetLedgerEnd", client.get_ledger_end(request))
-            .await?
-            .offset
-    };
+    let end = ledger_end(rpc).await?;
     let scan = CompletionScan::new(submission, end);
-    let update_id = match find_update_id(rpc, user_id, submission, &scan).await? {
+    let update_id = match find_update_id(rpc, user_id, &submission.act_as, &scan).await? {
         Some(update_id) => update_id,
         None => {
             return Err(LedgerError::transient(format!(
@@ -139,9 +138,30 @@ pub async fn original_transaction(
             .with_ledger_error(DUPLICATE_COMMAND));
         }
     };
+    transaction_by_update_id(rpc, &update_id, &submission.command_id, format, templates).await
+}
+
+/// The participant's ledger end.
+pub async fn ledger_end(rpc: &Rpc) -> Result<i64, LedgerError> {
+    let request = rpc.request(v2::GetLedgerEndRequest {}, CallKind::Unary)?;
+    let mut client = rpc.state();
+    Ok(rpc
+        .finish("GetLedgerEnd", client.get_ledger_end(request))
+        .await?
+        .offset)
+}
+
+/// The transaction `command_id` committed as `update_id`, in the gateway's template forms.
+pub async fn transaction_by_update_id(
+    rpc: &Rpc,
+    update_id: &str,
+    command_id: &str,
+    format: TransactionFormat,
+    templates: &[TemplateId],
+) -> Result<Transaction, LedgerError> {
     let request = rpc.request(
         GetUpdateByIdRequest {
-            update_id: update_id.clone(),
+            update_id: update_id.to_owned(),
             update_format: Some(update_format(format)),
         },
         CallKind::Unary,
@@ -155,8 +175,7 @@ pub async fn original_transaction(
         return Err(LedgerError::permanent(
             RejectionReason::Internal,
             format!(
-                "GetUpdateById: update {update_id:?} of command id {:?} is not a transaction",
-                submission.command_id
+                "GetUpdateById: update {update_id:?} of command id {command_id:?} is not a transaction"
             ),
         ));
     };
@@ -166,10 +185,11 @@ pub async fn original_transaction(
     })
 }
 
-async fn find_update_id(
+/// The update id of the command the scan looks for, reading `act_as`'s completions from the start.
+pub async fn find_update_id(
     rpc: &Rpc,
     user_id: &str,
-    submission: &Submission,
+    act_as: &[String],
     scan: &CompletionScan,
 ) -> Result<Option<String>, LedgerError> {
     if !scan.has_range() {
@@ -178,7 +198,7 @@ async fn find_update_id(
     let request = rpc.request(
         CompletionStreamRequest {
             user_id: user_id.to_owned(),
-            parties: submission.act_as.clone(),
+            parties: act_as.to_vec(),
             begin_exclusive: 0,
         },
         CallKind::Stream,

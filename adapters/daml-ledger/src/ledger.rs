@@ -18,8 +18,8 @@ use daml_ledger_api::v2::{
 };
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContractStream, ActiveContracts, Command, Ledger, LedgerError, RejectionReason,
-    Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
+    ActiveContractStream, ActiveContracts, Command, CommittedCommand, Ledger, LedgerError,
+    RejectionReason, Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
 };
 
 use crate::active_set_stream;
@@ -257,6 +257,27 @@ impl Ledger for DamlLedger {
                 self.templates(),
             ),
         })
+    }
+
+    /// The completion scan and `GetActiveContracts` at the offset before the transaction
+    /// ([`committed_command`](crate::committed_command)).
+    async fn committed_command(
+        &self,
+        command_id: &str,
+        act_as: &[String],
+        filter: &UpdateFilter,
+    ) -> Result<Option<CommittedCommand>, LedgerError> {
+        self.remember(&filter.templates);
+        let templates = self.templates();
+        let reading = self.reading(filter);
+        let search = crate::committed_command::Search {
+            rpc: &self.rpc,
+            user_id: &self.user_id,
+            format: transaction_format(event_format(act_as, &[])),
+            templates: &templates,
+            reading: &reading,
+        };
+        crate::committed_command::committed_command(search, command_id, act_as).await
     }
 
     async fn ledger_end(&self) -> Result<i64, LedgerError> {

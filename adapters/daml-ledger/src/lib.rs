@@ -6,6 +6,7 @@
 //! file that is re-read when it changes; `https://` URLs use TLS.
 
 mod active_set_stream;
+mod committed_command;
 mod connection;
 mod duplicate;
 mod ledger;

@@ -13,9 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContractStream, ActiveContracts, Event, Ledger, LedgerError,
-    PendingCommit, RejectionReason, ServableLedger, Submission, SubmitOutcome, Transaction,
-    UpdateFilter, UpdateStream,
+    ActiveContract, ActiveContractStream, ActiveContracts, CommittedCommand, CreatedEvent, Event,
+    Ledger, LedgerError, PendingCommit, RejectionReason, ServableLedger, Submission, SubmitOutcome,
+    Transaction, UpdateFilter, UpdateStream,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -452,6 +452,45 @@ impl Ledger for EmbeddedLedger {
             },
         );
         Ok(stream.boxed())
+    }
+
+    /// The command index answers at once; the consumed contracts' created events are looked for backwards from
+    /// the transaction, one transaction per turn of the lock (a rare path: a request whose answer was lost).
+    /// Deduplication here is by command id alone, so `act_as` does not narrow the search.
+    async fn committed_command(
+        &self,
+        command_id: &str,
+        _act_as: &[String],
+        _filter: &UpdateFilter,
+    ) -> Result<Option<CommittedCommand>, LedgerError> {
+        let found = self.inner.lock().by_command(command_id)?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        if !found.durable {
+            self.inner.wait_durable(found.transaction.offset).await?;
+        }
+        let transaction = (*found.transaction).clone();
+        let wanted = CommittedCommand::consumed_ids(&transaction);
+        let mut consumed: Vec<CreatedEvent> = Vec::with_capacity(wanted.len());
+        let mut index = usize::try_from(transaction.offset - 1).unwrap_or(0);
+        while consumed.len() < wanted.len() && index > 0 {
+            index -= 1;
+            let Some(earlier) = self.inner.lock().durable_at(index)? else {
+                break;
+            };
+            for event in &earlier.events {
+                if let Event::Created(created) = event
+                    && wanted.contains(&created.contract_id.as_str())
+                {
+                    consumed.push(created.clone());
+                }
+            }
+        }
+        Ok(Some(CommittedCommand {
+            transaction,
+            consumed,
+        }))
     }
 
     fn ledger_type(&self) -> &'static str {

@@ -4,10 +4,12 @@
 //! The shapes follow Daml's Ledger API v2 (templates, contracts, transactions of created/archived/exercised events,
 //! int64 offsets) so that the Daml adapter is a translation, not a reinterpretation.
 
+mod committed_command;
 mod error;
 mod model;
 mod pending;
 
+pub use committed_command::CommittedCommand;
 pub use error::{ErrorClass, LedgerError, RejectionReason};
 pub use message_schema::value::{LedgerValue, Record, RecordField};
 pub use model::{
@@ -90,6 +92,18 @@ pub trait Ledger: Send + Sync {
         begin_exclusive: i64,
         filter: &UpdateFilter,
     ) -> Result<UpdateStream, LedgerError>;
+
+    /// The transaction the command `command_id`, submitted by `act_as`, committed — found without submitting
+    /// anything — with the created events of the contracts it consumed; `None` when no such command committed (or
+    /// the ledger no longer remembers it: beyond its deduplication window or pruned). A gateway asks this when its
+    /// own record of a request's answer is gone and the request's checks would now fail (its contract archived by
+    /// that very command), so the original answer can be rebuilt instead of a false "not found".
+    async fn committed_command(
+        &self,
+        command_id: &str,
+        act_as: &[String],
+        filter: &UpdateFilter,
+    ) -> Result<Option<CommittedCommand>, LedgerError>;
 
     /// `"embedded"` or `"daml"`: written into every egress message's `additionalInformation.ledgerType`.
     fn ledger_type(&self) -> &'static str;

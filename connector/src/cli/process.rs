@@ -69,8 +69,10 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
                 .with_context(|| format!("cannot open input {}", path.display()))?,
         )),
     };
+    // A file may repeat a request processed in an earlier run, as a broker redelivery would.
     let sender = Sender {
         amqp_user_id: options.amqp_user.clone(),
+        redelivered: true,
     };
     let mut count = 0;
     for line in reader.split(b'\n') {

@@ -96,6 +96,14 @@ mod tests {
         async fn updates(&self, _: i64, _: &UpdateFilter) -> Result<UpdateStream, LedgerError> {
             Err(LedgerError::transient("not used"))
         }
+        async fn committed_command(
+            &self,
+            _command_id: &str,
+            _act_as: &[String],
+            _filter: &UpdateFilter,
+        ) -> Result<Option<ledger_port::CommittedCommand>, LedgerError> {
+            Err(LedgerError::transient("not used"))
+        }
         fn ledger_type(&self) -> &'static str {
             "test"
         }

@@ -342,6 +342,7 @@ async fn dispatch(
     }
     let sender = Sender {
         amqp_user_id: delivery.user_id.clone(),
+        redelivered: delivery.was_delivered_before(),
     };
     match ctx.ordering {
         Ordering::Strict => {

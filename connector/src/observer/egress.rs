@@ -1,7 +1,7 @@
 //! The egress the observer publishes for a ledger transaction it did not cause ("An Event Occurs"), and for the
 //! start-up sweep of active contracts.
 
-use ledger_port::{ActiveContract, Event, Transaction};
+use ledger_port::{ActiveContract, CreatedEvent, Event, Transaction};
 use message_schema::egress::{EgressMessage, EventParameter, LedgerInfo};
 use message_schema::properties::{flatten, render};
 use message_schema::value::LedgerValue;
@@ -11,12 +11,15 @@ use crate::mapping::WorkflowMapping;
 
 /// Egress for one transaction, in event order: for each exercise on a mapped template an EventMessage and the
 /// lineage's ContractMessage after it; for each create that starts a lineage a ContractMessage with
-/// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts).
+/// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts);
+/// `consumed` holds the created events of contracts the transaction archived that the index no longer has (see
+/// [`archives_unknown_contract`]).
 pub fn transaction_egress(
     info: &LedgerInfo,
     mapping: &WorkflowMapping,
     index: &ContractIndex,
     tx: &Transaction,
+    consumed: &[CreatedEvent],
 ) -> Vec<EgressMessage> {
     let mut out = Vec::new();
     let mut continued = Vec::new();
@@ -28,7 +31,21 @@ pub fn transaction_egress(
                 };
                 let prior = index
                     .linear_id_of(&exercised.contract_id)
-                    .and_then(|l| index.get(&l));
+                    .and_then(|l| index.get(&l))
+                    .cloned()
+                    .or_else(|| {
+                        consumed
+                            .iter()
+                            .find(|c| c.contract_id == exercised.contract_id)
+                            .and_then(|c| {
+                                crate::contract_index::IndexedContract::of_created(
+                                    c,
+                                    mapping,
+                                    index.stakeholder_rule(),
+                                )
+                            })
+                    });
+                let prior = prior.as_ref();
                 let successor = tx.events.iter().skip(position + 1).find_map(|e| match e {
                     Event::Created(c)
                         if mapping.workflow_for_template(&c.template_id).is_some() =>
@@ -128,6 +145,27 @@ pub fn transaction_egress(
         }
     }
     out
+}
+
+/// Whether `tx` archives a mapped contract the index does not know, with no successor to name its lineage: the
+/// gateway's own archive seen after the processor already dropped the lineage (or after a restart), whose Event and
+/// last state only the contract's created event can give.
+pub fn archives_unknown_contract(
+    mapping: &WorkflowMapping,
+    index: &ContractIndex,
+    tx: &Transaction,
+) -> bool {
+    tx.events.iter().enumerate().any(|(position, event)| {
+        let Event::Exercised(exercised) = event else {
+            return false;
+        };
+        exercised.consuming
+            && mapping.workflow_for_template(&exercised.template_id).is_some()
+            && index.linear_id_of(&exercised.contract_id).is_none()
+            && !tx.events.iter().skip(position + 1).any(|e| {
+                matches!(e, Event::Created(c) if mapping.workflow_for_template(&c.template_id).is_some())
+            })
+    })
 }
 
 /// A ContractMessage (`isNewContract: false`) for an active contract found by the start-up sweep.

@@ -19,7 +19,7 @@ use ledger_port::Transaction;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use egress::{sweep_egress, transaction_egress};
+pub use egress::{archives_unknown_contract, sweep_egress, transaction_egress};
 
 use crate::config::{Config, ObserveMode};
 use crate::encoded_egress::EncodedEgress;
@@ -156,6 +156,42 @@ impl Observer {
         }
     }
 
+    /// The created events of contracts `tx` archived that the index no longer knows (the gateway's own archive, which
+    /// the processor applied when it committed it), asked of the ledger only when there are any.
+    async fn consumed_unknown_to_index(
+        &self,
+        tx: &Transaction,
+    ) -> Result<Vec<ledger_port::CreatedEvent>, String> {
+        let unknown = {
+            let index = self.processor.index();
+            let guard = index.read().unwrap_or_else(|e| e.into_inner());
+            archives_unknown_contract(self.processor.mapping(), &guard, tx)
+        };
+        if !unknown || tx.command_id.is_empty() {
+            return Ok(Vec::new());
+        }
+        let acting: Vec<String> = tx
+            .events
+            .iter()
+            .find_map(|e| match e {
+                ledger_port::Event::Exercised(x) => Some(x.acting_parties.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        match self
+            .processor
+            .ledger()
+            .committed_command(&tx.command_id, &acting, &self.processor.update_filter())
+            .await
+        {
+            Ok(found) => Ok(found.map(|c| c.consumed).unwrap_or_default()),
+            Err(e) => Err(format!(
+                "cannot read the contract transaction {} archived: {e}",
+                tx.update_id
+            )),
+        }
+    }
+
     async fn publish_batch(
         &self,
         publisher: &Publisher,
@@ -169,8 +205,9 @@ impl Observer {
         for tx in batch {
             let own = tx.command_id.starts_with(COMMAND_ID_PREFIX);
             let messages = if !own || self.mode == ObserveMode::All {
+                let consumed = self.consumed_unknown_to_index(tx).await?;
                 let guard = index.read().unwrap_or_else(|e| e.into_inner());
-                transaction_egress(&info, &mapping, &guard, tx)
+                transaction_egress(&info, &mapping, &guard, tx, &consumed)
             } else {
                 Vec::new()
             };

@@ -10,6 +10,7 @@
 //! transaction to be durable, building and recording the egress) may overlap with the next requests' `begin`.
 //! [`Processor::process`] runs both back to back.
 
+mod committed_before;
 mod failure;
 mod in_flight;
 mod poisoned;
@@ -17,7 +18,7 @@ mod request_ids;
 mod retry;
 mod transaction_egress;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use indexmap::IndexMap;
@@ -108,8 +109,8 @@ enum Step {
 struct Commit {
     pending: PendingCommit,
     egress: CommittedEgress,
-    /// An injected test fault: panic once the transaction is committed.
-    panic_after_commit: bool,
+    /// An injected test fault once the transaction is committed: panic, or abort the process.
+    after_commit: Option<RequestFaultKind>,
 }
 
 impl Staged {
@@ -227,11 +228,14 @@ pub struct ProcessorSettings {
     pub faults: Option<RequestFaultPlan>,
 }
 
-/// Who sent a message, as the transport knows it.
+/// What the transport knows about a message beyond its body: who sent it, and whether it was delivered before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sender {
     /// The AMQP `user_id` property, which RabbitMQ checks against the publishing connection's user.
     pub amqp_user_id: Option<String>,
+    /// The message may have been processed before (the broker redelivered it, or `connector process` reads a file
+    /// that may repeat one): an action whose lineage is gone then asks the ledger whether it already committed.
+    pub redelivered: bool,
 }
 
 /// Turns requests into ledger commands and egress.
@@ -247,6 +251,10 @@ pub struct Processor {
     /// durable before a later command can change that state; otherwise a crash could replay it as a success.
     failure_pending_flush: AtomicBool,
     in_flight: InFlight,
+    /// The offset of the active set the index was loaded from: a transaction at or before it is already in the
+    /// index, and applying it again (a redelivered request's original, returned by deduplication) would bring back
+    /// a lineage archived since.
+    index_loaded_at: AtomicI64,
 }
 
 enum Stop {
@@ -285,6 +293,7 @@ impl Processor {
             stakeholder_rule,
             failure_pending_flush: AtomicBool::new(false),
             in_flight: InFlight::default(),
+            index_loaded_at: AtomicI64::new(0),
         }
     }
 
@@ -301,6 +310,7 @@ impl Processor {
         )
         .await?;
         *self.index_write() = index;
+        self.index_loaded_at.store(acs.offset, Ordering::Release);
         Ok(acs.offset)
     }
 
@@ -423,16 +433,26 @@ impl Processor {
                     Err(refusal) => Ok(Decision::Egress(vec![self.refused(&request, &refusal)])),
                     Ok(party) => match &request {
                         IngressRequest::Create(r) => self.create(r, party).await,
-                        IngressRequest::Action(r) => self.action(r, party).await,
+                        IngressRequest::Action(r) => {
+                            self.action(
+                                r,
+                                party,
+                                self.may_ask_ledger_for_commit(sender.redelivered),
+                            )
+                            .await
+                        }
                         IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r, &party))),
                     },
                 };
                 let decision = match (decision, fault) {
                     (
                         Ok(Decision::Committing(mut commit)),
-                        Some(RequestFaultKind::PanicAfterCommit),
+                        Some(
+                            kind @ (RequestFaultKind::PanicAfterCommit
+                            | RequestFaultKind::AbortAfterCommit),
+                        ),
                     ) => {
-                        commit.panic_after_commit = true;
+                        commit.after_commit = Some(kind);
                         Ok(Decision::Committing(commit))
                     }
                     (decision, _) => decision,
@@ -482,12 +502,16 @@ impl Processor {
                 let Commit {
                     pending,
                     egress,
-                    panic_after_commit,
+                    after_commit,
                 } = *commit;
                 let id = request_id.as_deref().unwrap_or_default();
                 match pending.committed().await {
-                    Ok(_) if panic_after_commit => {
+                    Ok(_) if after_commit == Some(RequestFaultKind::PanicAfterCommit) => {
                         panic!("injected fault: panic after request {id:?} was committed")
+                    }
+                    Ok(_) if after_commit == Some(RequestFaultKind::AbortAfterCommit) => {
+                        tracing::error!(request_id = ?id, "injected fault: aborting the process after the request was committed");
+                        std::process::abort()
                     }
                     Ok(tx) => self.record(id, &egress.build(&self.settings.info, id, &tx)),
                     Err(e) => {
@@ -713,10 +737,14 @@ impl Processor {
         .await
     }
 
+    /// An exercise on the lineage's current contract. A lineage missing from the index may have been archived by
+    /// this very request before a crash lost its answer: with `ask_ledger`, the ledger is asked first
+    /// ([`Processor::committed_before`]).
     async fn action(
         &self,
         request: &CreateContractActionRequest,
         party: String,
+        ask_ledger: bool,
     ) -> Result<Decision, Stop> {
         let name = UpdateMessageName::CreateContractActionUpdate;
         let linear_id = request.contract_ledger_identifier;
@@ -729,6 +757,9 @@ impl Processor {
             )]))
         };
         let Some(prior) = self.index_read().get(&linear_id).cloned() else {
+            if ask_ledger && let Some(messages) = self.committed_before(request, &party).await? {
+                return Ok(Decision::Egress(messages));
+            }
             return fail(no_active_contract(&linear_id));
         };
         let Some(workflow) = self.mapping.workflow_for_template(&prior.template_id) else {
@@ -802,12 +833,14 @@ impl Processor {
         );
         match self.sequence(submission).await {
             Ok(pending) => {
-                self.index_write()
-                    .apply(pending.transaction(), &self.mapping);
+                if pending.transaction().offset > self.index_loaded_at.load(Ordering::Acquire) {
+                    self.index_write()
+                        .apply(pending.transaction(), &self.mapping);
+                }
                 Ok(Decision::Committing(Box::new(Commit {
                     pending,
                     egress,
-                    panic_after_commit: false,
+                    after_commit: None,
                 })))
             }
             Err(failure) => self

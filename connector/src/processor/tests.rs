@@ -628,6 +628,14 @@ impl Ledger for RefusingLedger {
     ) -> Result<ledger_port::UpdateStream, LedgerError> {
         Err(LedgerError::transient("not used"))
     }
+    async fn committed_command(
+        &self,
+        _command_id: &str,
+        _act_as: &[String],
+        _filter: &UpdateFilter,
+    ) -> Result<Option<ledger_port::CommittedCommand>, LedgerError> {
+        Err(LedgerError::transient("not used"))
+    }
     fn ledger_type(&self) -> &'static str {
         "daml"
     }
@@ -691,4 +699,5 @@ async fn a_configuration_fault_halts_without_retrying_recording_or_dead_letterin
 }
 
 mod authorization;
+mod committed_before;
 mod pipelining;

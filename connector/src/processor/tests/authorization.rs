@@ -55,6 +55,7 @@ fn read_as(request_id: &str, target: &str, party: &str) -> Vec<u8> {
 fn from(user: Option<&str>) -> Sender {
     Sender {
         amqp_user_id: user.map(str::to_owned),
+        redelivered: false,
     }
 }
 

@@ -210,6 +210,14 @@ impl Ledger for NeverDurable {
     ) -> Result<UpdateStream, LedgerError> {
         self.0.updates(begin, filter).await
     }
+    async fn committed_command(
+        &self,
+        command_id: &str,
+        act_as: &[String],
+        filter: &UpdateFilter,
+    ) -> Result<Option<ledger_port::CommittedCommand>, LedgerError> {
+        self.0.committed_command(command_id, act_as, filter).await
+    }
     fn ledger_type(&self) -> &'static str {
         "embedded"
     }
