@@ -29,7 +29,7 @@ use amqp_transport::{
 };
 use futures::FutureExt;
 use futures::StreamExt;
-use futures::future::Fuse;
+use futures::future::{Fuse, FusedFuture};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -194,7 +194,7 @@ pub async fn run_session(
                         counted_in_flight = Some((dispatched, key));
                     }
                     if ack_tx.send(handle).await.is_err() {
-                        break SessionEnd::ConnectionLost("ack task stopped".to_owned());
+                        break settler_reason(&mut settler).await;
                     }
                     if let Some(end) = stop {
                         // Strict order: no later delivery may reach the ledger before this one is redelivered.
@@ -258,12 +258,29 @@ async fn wait_settled(
     tokio::select! {
         biased;
         _ = shutdown.changed() => Some(SessionEnd::Shutdown),
-        result = settler => Some(settler_end(result)),
+        result = &mut *settler => Some(settler_end(result)),
         _ = session.closed() => Some(SessionEnd::ConnectionLost("broker connection closed".to_owned())),
         reached = settled.wait_for(|n| *n >= target) => match reached {
             Ok(_) => None,
-            Err(_) => Some(SessionEnd::ConnectionLost("the ack task stopped".to_owned())),
+            Err(_) => Some(settler_reason(settler).await),
         },
+    }
+}
+
+/// How long the ack task may take to hand over its reason once its channels show it stopped.
+const SETTLER_HANDOVER: Duration = Duration::from_secs(5);
+
+/// Why the ack task stopped, once one of its channels closed: its own reason. The channel can close a moment
+/// before the task's result is ready, and a nacked egress must end the session as back-pressure (which does not
+/// count against the delivery in flight), never as a lost connection (which does, and would dead-letter a request
+/// after a long enough downstream stall).
+async fn settler_reason(settler: &mut Fuse<JoinHandle<SessionEnd>>) -> SessionEnd {
+    if settler.is_terminated() {
+        return SessionEnd::ConnectionLost("the ack task stopped".to_owned());
+    }
+    match tokio::time::timeout(SETTLER_HANDOVER, settler).await {
+        Ok(result) => settler_end(result),
+        Err(_) => SessionEnd::ConnectionLost("the ack task stopped".to_owned()),
     }
 }
 
@@ -607,6 +624,25 @@ mod tests {
         assert!(SessionEnd::Halted(String::new()).is_outside_the_message());
         assert!(SessionEnd::Shutdown.is_outside_the_message());
         assert!(!SessionEnd::ConnectionLost(String::new()).is_outside_the_message());
+    }
+
+    /// The ack task closes its channels a moment before its result is ready; the session must still end for the
+    /// task's own reason, or a downstream stall (back-pressure) would count against the message in flight.
+    #[tokio::test]
+    async fn a_stopped_ack_task_ends_the_session_for_its_own_reason() {
+        let (settled_tx, mut settled) = watch::channel(0u64);
+        let mut settler = tokio::spawn(async move {
+            drop(settled_tx);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            SessionEnd::BackPressure("the broker refused (nacked) an egress message".to_owned())
+        })
+        .fuse();
+        let reached = settled.wait_for(|n| *n >= 1).await;
+        assert!(reached.is_err(), "the channel closed first");
+        assert_eq!(
+            settler_reason(&mut settler).await,
+            SessionEnd::BackPressure("the broker refused (nacked) an egress message".to_owned())
+        );
     }
 
     #[test]
