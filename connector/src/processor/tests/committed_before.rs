@@ -274,14 +274,7 @@ async fn the_observer_names_an_own_archive_from_the_consumed_contract() {
     let transactions = f.ledger.transactions().expect("transactions");
     let archive = transactions.last().expect("the archive");
     let mapping = f.processor.mapping().clone();
-    let index = f.processor.index();
-    let index = index.read().expect("index");
-    assert!(crate::observer::archives_unknown_contract(
-        &mapping, &index, archive
-    ));
     let info = f.processor.info().clone();
-    let without = crate::observer::transaction_egress(&info, &mapping, &index, archive, &[]);
-    assert!(without.is_empty(), "nothing names the lineage");
     let consumed = f
         .ledger
         .committed_command(
@@ -293,6 +286,13 @@ async fn the_observer_names_an_own_archive_from_the_consumed_contract() {
         .expect("asked")
         .expect("committed")
         .consumed;
+    let index = f.processor.index();
+    let index = index.read().expect("index");
+    assert!(crate::observer::archives_unknown_contract(
+        &mapping, &index, archive
+    ));
+    let without = crate::observer::transaction_egress(&info, &mapping, &index, archive, &[]);
+    assert!(without.is_empty(), "nothing names the lineage");
     let with = crate::observer::transaction_egress(&info, &mapping, &index, archive, &consumed);
     let names: Vec<String> = with
         .iter()
