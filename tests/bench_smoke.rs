@@ -4,11 +4,13 @@
 //! ledger (`connector sandbox` with 5 ms added per submission) must complete with each contract's order kept under
 //! both orderings. The start-up benchmark (`startup-bench`) must build a journal of 2,000 contracts, start the
 //! gateway on it and on an empty one, get the last contract back from the loaded gateway, and report positive
-//! figures. The figures themselves (rates, the per-contract/strict ratio, start-up times) are not asserted: CI
+//! figures. The soak (`soak`) must push a short stream of shipments that are created and archived through the
+//! gateway with its default durable state, get every request answered without a Failure, and sample memory and
+//! state sizes. The figures themselves (rates, the per-contract/strict ratio, start-up times) are not asserted: CI
 //! machines differ and debug builds are slow.
 
 use clap::Parser;
-use gateway_bench::{Options, StartupOptions};
+use gateway_bench::{Options, SoakOptions, StartupOptions};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,4 +255,44 @@ async fn the_startup_benchmark_loads_the_journal_and_reports_every_figure() {
     }
     let table = report.table();
     assert!(table.contains("loaded − baseline"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soak_answers_every_request_and_samples_the_state() {
+    let options = SoakOptions::parse_from([
+        "soak",
+        "--requests",
+        "800",
+        "--active",
+        "50",
+        "--window",
+        "200",
+        "--sample-every-secs",
+        "1",
+        "--outcome-retention",
+        "1s",
+        "--sweep-every",
+        "1s",
+        "--stall-secs",
+        "60",
+        "--connector",
+        env!("CARGO_BIN_EXE_connector"),
+    ]);
+    let summary = gateway_bench::soak::run(&options)
+        .await
+        .expect("the soak completes");
+    assert_eq!(summary["requests"], 800, "{summary}");
+    assert_eq!(
+        summary["failures"], 0,
+        "every shipment's lifecycle succeeded: {summary}"
+    );
+    assert_eq!(summary["clean_stop"], true, "{summary}");
+    assert!(summary["samples"].as_u64().unwrap_or(0) >= 1, "{summary}");
+    assert!(
+        summary["journal_mib_max_second_half"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 0.0,
+        "the journal lives in state_dir by default: {summary}"
+    );
 }

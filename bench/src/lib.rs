@@ -6,6 +6,9 @@
 //! gateway runs on its embedded ledger or on a Daml ledger (`connector sandbox`, optionally with added latency), and
 //! `--compare-ordering` measures per-contract against strict ordering instead.
 //!
+//! `soak` (`soak.rs`) runs a long stream of shipments that are created and archived through the gateway and samples
+//! its memory and state sizes over time.
+//!
 //! The second binary, `startup-bench` (`startup.rs`), measures what it costs the gateway to start on a journal of N
 //! active contracts against the same gateway starting on an empty journal.
 
@@ -28,6 +31,9 @@ pub mod relay;
 pub mod report;
 pub mod run;
 pub mod sandbox_process;
+pub mod soak;
+pub mod soak_options;
+pub mod soak_workload;
 pub mod startup;
 pub mod startup_options;
 pub mod startup_report;
@@ -39,5 +45,6 @@ pub use error::BenchError;
 pub use options::Options;
 pub use report::Report;
 pub use run::run;
+pub use soak_options::SoakOptions;
 pub use startup_options::StartupOptions;
 pub use startup_report::StartupReport;

@@ -169,7 +169,7 @@ fn the_example_config_loads() {
     );
     let c = Config::from_yaml_with_env(&std::fs::read_to_string(path).unwrap(), std::iter::empty())
         .unwrap();
-    assert_eq!(c.workflows["RefrigeratedTransportation"].functions.len(), 3);
+    assert_eq!(c.workflows["RefrigeratedTransportation"].functions.len(), 4);
 }
 
 #[test]
