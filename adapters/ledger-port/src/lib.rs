@@ -7,6 +7,7 @@
 mod error;
 mod model;
 mod pending;
+mod pruned;
 
 pub use error::{ErrorClass, LedgerError, RejectionReason};
 pub use message_schema::value::{LedgerValue, Record, RecordField};
@@ -15,6 +16,7 @@ pub use model::{
     Submission, TemplateId, TemplateIdError, Transaction, UpdateFilter,
 };
 pub use pending::PendingCommit;
+pub use pruned::{PRUNED_DATA_ACCESSED, PrunedOffset};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
