@@ -42,12 +42,13 @@ pub struct CompactionPolicy {
 
 impl Default for CompactionPolicy {
     /// 4 records per active contract, 100,000 prunable transactions (replaying 100k stays well under a second), a
-    /// 24-hour deduplication window (a redelivery after a crash comes within minutes; a day leaves a wide margin).
+    /// 7-day deduplication window: Daml's usual maximum deduplication duration, and the gateway's default outcome
+    /// retention, so a request re-sent after its outcome expired is still deduplicated by the ledger.
     fn default() -> Self {
         Self {
             history_factor: 4.0,
             min_transactions: 100_000,
-            deduplication_window: Duration::from_secs(24 * 3600),
+            deduplication_window: Duration::from_secs(7 * 86_400),
         }
     }
 }
