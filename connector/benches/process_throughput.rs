@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use connector::assembly::assemble;
 use connector::config::Config;
+use connector::ledger_factory::EmbeddedStorage;
 use connector::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 use embedded_ledger::Clock;
 use serde_json::json;
@@ -93,7 +94,14 @@ async fn run_processor(messages: &[Vec<u8>], journal: bool) -> (usize, usize, f6
     } else {
         Arc::new(MemoryOutcomeStore::new())
     };
-    let assembly = match assemble(&config, Clock::Fixed(0), outcomes.clone()).await {
+    let assembly = match assemble(
+        &config,
+        Clock::Fixed(0),
+        outcomes.clone(),
+        EmbeddedStorage::ExplicitJournalOnly,
+    )
+    .await
+    {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
