@@ -908,14 +908,12 @@ async fn reading_history_a_compaction_pruned_is_failed_precondition_participant_
             update_format: update_format(&["Operator"]),
         }))
         .await
-        .err()
-        .expect("offset 2 was pruned");
+        .expect_err("offset 2 was pruned");
     pruned(status, 2);
     // The ACS at an offset before the end is rebuilt from history, which is gone.
     let status = acs(&fixture, 2, event_format(&["Operator"]))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(
         error_id_of(&status).as_deref(),
         Some("PARTICIPANT_PRUNED_DATA_ACCESSED")
