@@ -1,6 +1,6 @@
 //! `connector compact` as a user runs it: a journal built by `connector process` compacts to the same ledger (end,
-//! active contracts, identity file), a journal held open by a ledger is refused, and the config's automatic
-//! compaction reaches the ledger the gateway opens.
+//! active contracts, identity file) keeping what the observer checkpoint in `state_dir` has not published, a journal
+//! held open by a ledger is refused, and the config's automatic compaction reaches the ledger the gateway opens.
 
 mod support;
 
@@ -103,6 +103,17 @@ async fn connector_compact_keeps_the_ledger_and_refuses_a_journal_in_use() {
         size_before
     );
     drop(ledger);
+    // The gateway's observer has published up to here: compaction must keep what follows.
+    let checkpoint = before.0 - 3;
+    {
+        use connector::outcome_store::OutcomeStore;
+        let store = connector::outcome_store::RedbOutcomeStore::open(
+            &dir.path().join("state").join("outcomes.redb"),
+        )
+        .expect("state store");
+        store.set_checkpoint(checkpoint).expect("checkpoint");
+        store.flush().expect("flush");
+    }
 
     let out = connector()
         .args(["compact", "--config"])
@@ -132,9 +143,17 @@ async fn connector_compact_keeps_the_ledger_and_refuses_a_journal_in_use() {
         before,
         "the same ledger after compaction"
     );
-    assert_eq!(ledger.readable_from(), before.0);
+    assert_eq!(
+        ledger.readable_from(),
+        checkpoint,
+        "kept after the observer checkpoint"
+    );
+    let _resumed = ledger
+        .updates(checkpoint, &UpdateFilter::default())
+        .await
+        .expect("the observer can resume");
     let pruned = ledger
-        .updates(0, &UpdateFilter::default())
+        .updates(checkpoint - 1, &UpdateFilter::default())
         .await
         .err()
         .expect("history before the snapshot is pruned");
