@@ -11,7 +11,7 @@
 //! ([`EmbeddedLedger::compact`]) or, with a [`CompactionPolicy`], by itself once history outgrows the active set.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -80,6 +80,11 @@ struct Inner {
     compaction: Mutex<CompactionSettings>,
     /// Set while a compaction runs: at most one at a time.
     compacting: AtomicBool,
+    /// After a failed automatic compaction (a full disk, say), the durable end before which none is tried again:
+    /// retrying at every commit would only repeat the failure and slow the commits down.
+    automatic_retry_after: AtomicI64,
+    /// How many automatic compactions failed.
+    automatic_failures: AtomicU64,
 }
 
 /// A submission that has been sequenced (or found to be a duplicate).
@@ -164,6 +169,8 @@ impl EmbeddedLedger {
                     floor: None,
                 }),
                 compacting: AtomicBool::new(false),
+                automatic_retry_after: AtomicI64::new(0),
+                automatic_failures: AtomicU64::new(0),
             }),
         }
     }
@@ -224,7 +231,24 @@ impl EmbeddedLedger {
                 "compacted the embedded ledger's journal"
             ),
             Err(CompactError::AlreadyRunning) => {}
-            Err(e) => tracing::warn!(error = %e, "automatic journal compaction failed; the journal is unchanged"),
+            Err(e) => {
+                let end = inner.lock().durable_end();
+                let wait = inner
+                    .compaction_settings()
+                    .automatic
+                    .map_or(1, |p| p.min_transactions.max(1));
+                let retry_after = end.saturating_add(i64::try_from(wait).unwrap_or(i64::MAX));
+                inner
+                    .automatic_retry_after
+                    .store(retry_after, Ordering::Relaxed);
+                inner.automatic_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    error = %e,
+                    retry_after,
+                    "automatic journal compaction failed; the journal is unchanged, and the next attempt waits for \
+                     the ledger end to reach retry_after"
+                );
+            }
         });
     }
 
@@ -243,8 +267,9 @@ impl EmbeddedLedger {
         self.inner.lock().durable_active().len()
     }
 
-    /// Every committed (durable) transaction in offset order (for tests and tools), read back from the journal
-    /// where they are no longer in memory.
+    /// Every committed (durable) transaction the ledger still has, in offset order (for tests and tools), read
+    /// back from the journal where they are no longer in memory. After a compaction: the transactions it kept and
+    /// every one after its snapshot.
     pub fn transactions(&self) -> Result<Vec<Arc<Transaction>>, LedgerError> {
         let fetches = {
             let state = self.inner.lock();
@@ -300,7 +325,9 @@ impl Inner {
         let Some(policy) = self.compaction_settings().automatic else {
             return false;
         };
-        if self.compacting.load(Ordering::Relaxed) {
+        if self.compacting.load(Ordering::Relaxed)
+            || state.durable_end() < self.automatic_retry_after.load(Ordering::Relaxed)
+        {
             return false;
         }
         let (records, active) = state.history_and_active();

@@ -389,6 +389,57 @@ async fn the_policy_waits_for_its_minimum_and_factor() {
 }
 
 #[tokio::test]
+async fn a_failed_automatic_compaction_leaves_the_journal_and_waits_before_trying_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    // A directory where the compacted journal would be written: every compaction fails at its first step.
+    std::fs::create_dir(journal::compact_path(&path)).expect("block the .compact path");
+    ledger.set_compaction_policy(Some(CompactionPolicy {
+        history_factor: 1.0,
+        min_transactions: 5,
+        deduplication_window: Duration::ZERO,
+    }));
+    let mut id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    for i in 0..39 {
+        id = created_id(
+            &ledger
+                .submit(exercise(&format!("m{i}"), &id))
+                .await
+                .expect("move"),
+        );
+        // Let a background attempt finish before the next commit, so each commit could start one.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let failures = ledger.inner.automatic_failures.load(Ordering::Relaxed);
+    // Due from offset 5 on, then once per 5 more transactions after each failure: at most 8 attempts in 40.
+    assert!(
+        (1..=8).contains(&failures),
+        "{failures} failed attempts for 40 commits"
+    );
+    assert_eq!(ledger.readable_from(), 0, "the journal is unchanged");
+    // Once the disk is usable again, the next due attempt succeeds.
+    std::fs::remove_dir(journal::compact_path(&path)).expect("unblock");
+    for i in 0..10 {
+        id = created_id(
+            &ledger
+                .submit(exercise(&format!("n{i}"), &id))
+                .await
+                .expect("move"),
+        );
+    }
+    let mut waited = 0;
+    while ledger.readable_from() == 0 && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    assert!(ledger.readable_from() > 0, "compacted once possible");
+    drop(ledger);
+    let (ledger, _) = open(&path).await;
+    assert_eq!(active(&ledger).await[0].created.contract_id, id);
+}
+
+#[tokio::test]
 async fn a_journal_is_opened_by_one_ledger_at_a_time() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = journal_in(dir.path());
