@@ -2,6 +2,7 @@
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
 mod acks;
+mod compaction_floor;
 pub mod health;
 mod in_order;
 mod ledger_gate;
@@ -265,17 +266,13 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     }
     health.set_ledger_connected(true);
     let _ = ledger_slot.set(assembly.processor.ledger().clone());
-    // Compaction (automatic, in the embedded ledger) must keep what the observer has not published yet: its
-    // checkpoint, mirrored in `observer_offset` (0 until the observer starts: nothing is pruned before that).
-    if let Some(embedded) = &assembly.opened.embedded
-        && config.observe != crate::config::ObserveMode::Off
-    {
-        let health = health.clone();
-        embedded.set_compaction_floor(Arc::new(move || {
-            health
-                .observer_offset
-                .load(std::sync::atomic::Ordering::Relaxed) as i64
-        }));
+    // Before any commit: automatic compaction must keep what the observer has not published yet.
+    if let Some(embedded) = &assembly.opened.embedded {
+        compaction_floor::keep_what_the_observer_has_not_published(
+            embedded,
+            config.observe,
+            health.clone(),
+        );
     }
 
     let sweeper = outcome_sweeper::spawn(outcomes.clone(), config.state.clone(), shutdown.clone());
