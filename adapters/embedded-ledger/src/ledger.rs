@@ -713,9 +713,22 @@ impl Ledger for EmbeddedLedger {
                     }
                     // Only durable transactions, a bounded chunk at a time, read from the journal (where they are
                     // no longer in memory) after letting go of the lock.
-                    let chunk = inner
-                        .lock()
-                        .durable_range(cursor, cursor + READ_CHUNK as i64);
+                    let chunk = {
+                        let state = inner.lock();
+                        // A compaction since the last chunk may have pruned past this stream: end it with the
+                        // pruned error rather than skip what it can no longer read.
+                        let earliest = state.readable_from();
+                        if cursor < earliest {
+                            buffer.push_back(Err(PrunedOffset {
+                                requested: cursor,
+                                earliest,
+                            }
+                            .into()));
+                            cursor = i64::MAX;
+                            continue;
+                        }
+                        state.durable_range(cursor, cursor + READ_CHUNK as i64)
+                    };
                     cursor += chunk.len() as i64;
                     for fetch in resolve_all(chunk) {
                         match fetch {

@@ -268,6 +268,50 @@ async fn reading_before_the_snapshot_is_a_pruned_error_naming_both_offsets() {
 }
 
 #[tokio::test]
+async fn a_stream_a_compaction_overtakes_ends_with_the_pruned_error_instead_of_a_gap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    // 301 transactions (more than one read chunk of 256), one active contract at the end.
+    let mut id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    for i in 0..300 {
+        id = created_id(
+            &ledger
+                .submit(exercise(&format!("m{i}"), &id))
+                .await
+                .expect("move"),
+        );
+    }
+    let mut stream = ledger
+        .updates(0, &UpdateFilter::default())
+        .await
+        .expect("from the start");
+    let first = stream.next().await.expect("an update").expect("ok");
+    assert_eq!(first.offset, 1);
+    ledger.set_deduplication_window(Duration::ZERO);
+    ledger.compact().await.expect("compact");
+    // What the stream had read before the compaction it still hands out, then the error, then nothing.
+    let mut offsets = vec![first.offset];
+    let error = loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+            Ok(Some(Ok(tx))) => offsets.push(tx.offset),
+            Ok(Some(Err(e))) => break e,
+            Ok(None) => panic!("the stream ended without an error after {offsets:?}"),
+            Err(_) => panic!("the stream went quiet without an error after {offsets:?}"),
+        }
+    };
+    assert_eq!(offsets, (1..=256).collect::<Vec<i64>>(), "no gap");
+    assert_eq!(
+        error.pruned,
+        Some(PrunedOffset {
+            requested: 256,
+            earliest: 301
+        })
+    );
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
 async fn compaction_keeps_what_a_reader_after_the_floor_has_not_read() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = journal_in(dir.path());
