@@ -627,7 +627,7 @@ impl Ledger for EmbeddedLedger {
             let creations = Arc::clone(&creations);
             tokio::task::spawn_blocking(move || {
                 for chunk in creations.chunks(READ_CHUNK).skip(reader).step_by(readers) {
-                    let read = read_active_chunk(&inner, chunk, &filter);
+                    let read = read_active_chunk(&inner, offset, chunk, &filter);
                     let failed = read.is_err();
                     // A closed channel means the stream went away: stop reading.
                     if chunks.blocking_send(read).is_err() || failed {
@@ -820,15 +820,28 @@ fn copy_records(
     Ok(())
 }
 
-/// Reads one chunk of active contracts: each creating transaction once, from memory or the journal, outside the
-/// lock; keeps those `filter` admits.
+/// Reads one chunk of the active contracts as of `offset`: each creating transaction once, from memory or the
+/// journal, outside the lock; keeps those `filter` admits. A compaction since the set was listed may have pruned the
+/// creator of a contract archived after `offset`: then the set can no longer be read, and that is the pruned error
+/// (not a contract silently left out).
 fn read_active_chunk(
     inner: &Inner,
+    offset: i64,
     chunk: &[Creation],
     filter: &UpdateFilter,
 ) -> Result<Vec<ActiveContract>, LedgerError> {
     let fetches: Vec<(Creation, Option<Fetch>)> = {
         let state = inner.lock();
+        if chunk
+            .iter()
+            .any(|creation| state.is_pruned(creation.index as i64 + 1))
+        {
+            return Err(PrunedOffset {
+                requested: offset,
+                earliest: state.readable_from(),
+            }
+            .into());
+        }
         let mut previous = None;
         chunk
             .iter()

@@ -312,6 +312,58 @@ async fn a_stream_a_compaction_overtakes_ends_with_the_pruned_error_instead_of_a
 }
 
 #[tokio::test]
+async fn an_active_set_a_compaction_overtakes_ends_with_the_pruned_error_instead_of_a_gap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    // Enough contracts that the readers (a few chunks of 256 ahead each) have not reached the last one yet.
+    let mut last = String::new();
+    for i in 0..4000 {
+        last = created_id(
+            &ledger
+                .submit(create(&format!("c{i}")))
+                .await
+                .expect("create"),
+        );
+    }
+    let mut acs = ledger
+        .active_contract_stream(&UpdateFilter::default())
+        .await
+        .expect("acs");
+    assert_eq!(acs.offset, 4000);
+    // The last contract moves on, and a compaction prunes its creator (no longer active, outside the window).
+    ledger
+        .submit(exercise("move-last", &last))
+        .await
+        .expect("move");
+    ledger.set_deduplication_window(Duration::ZERO);
+    ledger.compact().await.expect("compact");
+    let mut ids = Vec::new();
+    let outcome = loop {
+        match acs.contracts.next().await {
+            Some(Ok(contract)) => ids.push(contract.created.contract_id),
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    match outcome {
+        // Read before the compaction: the whole set as of offset 4000, the moved contract included.
+        Ok(()) => assert!(
+            ids.len() == 4000 && ids.contains(&last),
+            "{} contracts",
+            ids.len()
+        ),
+        Err(e) => assert_eq!(
+            e.pruned,
+            Some(PrunedOffset {
+                requested: 4000,
+                earliest: 4001
+            })
+        ),
+    }
+}
+
+#[tokio::test]
 async fn compaction_keeps_what_a_reader_after_the_floor_has_not_read() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = journal_in(dir.path());
