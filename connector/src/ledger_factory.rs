@@ -96,6 +96,7 @@ pub async fn open_ledger(
             if let Some(plan) = &embedded.faults {
                 ledger.set_fault_plan(plan.clone());
             }
+            ledger.set_compaction_policy(Some(embedded.compaction_policy()));
             let ledger = Arc::new(ledger);
             Ok(OpenedLedger {
                 ledger: ledger.clone(),

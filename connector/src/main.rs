@@ -63,6 +63,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", connector::cli::check(&config).await?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compact { config } => {
+            println!("{}", connector::cli::compact(&config).await?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Process {
             config,
             input,

@@ -1,5 +1,6 @@
 //! The active contract set at an offset: at the ledger end straight from the ledger; at an earlier offset rebuilt
-//! by replaying the transaction log up to it (the embedded ledger keeps every transaction, so nothing is pruned).
+//! by replaying the transaction log up to it. After the embedded ledger compacted its journal the history before
+//! its snapshot is gone: rebuilding then fails with the ledger's pruned-offset error (`PARTICIPANT_PRUNED_DATA_ACCESSED`).
 
 use std::collections::{BTreeMap, HashMap};
 

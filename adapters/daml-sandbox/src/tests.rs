@@ -1,6 +1,6 @@
 //! The services run in-process against a real in-memory embedded ledger: submission, duplicates, formats and
 //! filters, the ACS at past offsets, update streams with live tails, completions, and — over TCP on 127.0.0.1 —
-//! the token check and shutdown.
+//! the token check and shutdown; and, over a journaled ledger, reads of history a compaction pruned.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,10 +67,14 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let ledger: Arc<dyn ServableLedger> = Arc::new(EmbeddedLedger::in_memory(
+        Self::over(Arc::new(EmbeddedLedger::in_memory(
             catalog(),
             Clock::Fixed(1_764_000_000_000_000),
-        ));
+        )))
+    }
+
+    /// The services over a given ledger.
+    fn over(ledger: Arc<dyn ServableLedger>) -> Self {
         let (stop, stopped) = watch::channel(false);
         Self {
             context: Arc::new(Context::new(
@@ -848,4 +852,90 @@ async fn over_tcp_the_token_is_checked_latency_is_added_and_shutdown_ends_stream
         .expect("the server returns")
         .expect("no panic")
         .expect("no error");
+}
+
+#[tokio::test]
+async fn reading_history_a_compaction_pruned_is_failed_precondition_participant_pruned_data_accessed()
+ {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ledger, _) = EmbeddedLedger::open(
+        &dir.path().join("ledger.journal"),
+        catalog(),
+        Clock::Fixed(1_764_000_000_000_000),
+    )
+    .await
+    .expect("journal");
+    let ledger = Arc::new(ledger);
+    let fixture = Fixture::over(ledger.clone());
+    let updates = SandboxUpdateService::new(fixture.context.clone());
+    let first = fixture.create("c1", "Operator", "Carrier").await;
+    let contract = created(&first, 0).contract_id.clone();
+    fixture.exercise("x1", &contract, "Cancel").await;
+    fixture.create("c2", "Operator", "Carrier").await;
+    ledger.set_deduplication_window(Duration::ZERO);
+    ledger.compact().await.expect("compact");
+    assert_eq!(ledger.readable_from(), 3);
+
+    let pruned = |status: tonic::Status, requested: i64| {
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+        assert_eq!(
+            error_id_of(&status).as_deref(),
+            Some("PARTICIPANT_PRUNED_DATA_ACCESSED"),
+            "{status:?}"
+        );
+        assert!(
+            status
+                .message()
+                .contains(&format!("offset {requested} precedes the pruned offset 3")),
+            "{status:?}"
+        );
+    };
+    for begin in [0, 2] {
+        let status = updates
+            .get_updates(tonic::Request::new(v2::GetUpdatesRequest {
+                begin_exclusive: begin,
+                end_inclusive: None,
+                update_format: update_format(&["Operator"]),
+            }))
+            .await
+            .err()
+            .expect("refused");
+        pruned(status, begin);
+    }
+    let status = updates
+        .get_update_by_offset(tonic::Request::new(v2::GetUpdateByOffsetRequest {
+            offset: 2,
+            update_format: update_format(&["Operator"]),
+        }))
+        .await
+        .expect_err("offset 2 was pruned");
+    pruned(status, 2);
+    // The ACS at an offset before the end is rebuilt from history, which is gone.
+    let status = acs(&fixture, 2, event_format(&["Operator"]))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        error_id_of(&status).as_deref(),
+        Some("PARTICIPANT_PRUNED_DATA_ACCESSED")
+    );
+
+    // From the snapshot on, and the ACS now, are served as before.
+    let mut stream = updates
+        .get_updates(tonic::Request::new(v2::GetUpdatesRequest {
+            begin_exclusive: 3,
+            end_inclusive: None,
+            update_format: update_format(&["Operator"]),
+        }))
+        .await
+        .expect("a stream from the snapshot")
+        .into_inner();
+    fixture.create("c3", "Operator", "Carrier").await;
+    assert_eq!(next_update(&mut stream).await.offset, 4);
+    assert_eq!(
+        acs(&fixture, 0, event_format(&["Operator"]))
+            .await
+            .expect("the ACS now")
+            .len(),
+        2
+    );
 }

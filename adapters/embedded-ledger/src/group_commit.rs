@@ -6,6 +6,10 @@
 //! everyone; those queued behind it usually find their offset covered and return without a sync of their own.
 //! Whatever was written during that sync is covered by the next leader's. A failed sync breaks the ledger: the
 //! transactions after the durable end were interpreted on top of each other, so none of them can be reported.
+//!
+//! The journal to sync is taken from the state with the target, under its lock: a compaction may have switched to
+//! a new file (having synced everything written before the switch, so a sync of the old file that was under way
+//! then covers nothing that is not durable already).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -13,12 +17,10 @@ use std::sync::{Mutex, MutexGuard};
 use ledger_port::LedgerError;
 use tokio::sync::watch;
 
-use crate::journal::JournalSync;
 use crate::state::{State, broken_error};
 
 /// Coordinates syncs of one journal.
 pub(crate) struct GroupCommit {
-    journal: JournalSync,
     leader: tokio::sync::Mutex<()>,
     syncs: AtomicU64,
     /// Test hook: make every sync fail (a failing disk cannot be had on demand).
@@ -52,9 +54,8 @@ fn settled(state: &State, offset: i64) -> Option<Result<(), LedgerError>> {
 }
 
 impl GroupCommit {
-    pub fn new(journal: JournalSync) -> Self {
+    pub fn new() -> Self {
         Self {
-            journal,
             leader: tokio::sync::Mutex::new(()),
             syncs: AtomicU64::new(0),
             #[cfg(test)]
@@ -79,16 +80,19 @@ impl GroupCommit {
             return done;
         }
         let _leader = self.leader.lock().await;
-        let target = {
+        let (target, journal) = {
             let state = lock(state);
             if let Some(done) = settled(&state, offset) {
                 return done;
             }
-            state.written_end()
+            (state.written_end(), state.syncer())
         };
         self.syncs.fetch_add(1, Ordering::Relaxed);
-        let journal = self.journal.clone();
-        let result = match tokio::task::spawn_blocking(move || journal.sync()).await {
+        let sync = move || match journal {
+            Some(journal) => journal.sync(),
+            None => Ok(()),
+        };
+        let result = match tokio::task::spawn_blocking(sync).await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(format!("the sync task failed: {e}"))),
         };

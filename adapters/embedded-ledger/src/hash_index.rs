@@ -27,6 +27,15 @@ impl HashIndex {
         }
     }
 
+    /// Drops every index `keep` says no to (a compaction pruned its transaction).
+    pub fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+        self.first.retain(|_, index| keep(*index));
+        self.overflow.retain(|_, indexes| {
+            indexes.retain(|index| keep(*index));
+            !indexes.is_empty()
+        });
+    }
+
     /// The indexes that may hold `key`, oldest first; the caller compares the real key.
     pub fn candidates(&self, key: &str) -> impl Iterator<Item = usize> + '_ {
         let hash = self.hasher.hash_one(key);

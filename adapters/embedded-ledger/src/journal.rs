@@ -7,7 +7,10 @@
 //! Layout: an 8-byte header `CLEDGER` + format version, then records of
 //! `[payload length u32 LE][CRC-32 of the length bytes u32 LE][CRC-32 of the payload u32 LE][payload]`, the payload
 //! being the transaction as JSON (JSON keeps the file inspectable with standard tools; replay of 100k transactions
-//! stays well under the 2 s start-up budget).
+//! stays well under the 2 s start-up budget). Version 2 (written since compaction exists) starts with one
+//! [`Snapshot`] record before the transactions; version 1 (no snapshot, transactions from offset 1) still opens.
+//! A new journal is written beside its path and renamed into place (as a compaction is, [`crate::compaction`]), so
+//! a crash while creating it leaves no half-written header.
 //!
 //! Recovery: a record cut short by the end of the file, or a last record whose payload checksum fails, is a torn
 //! tail: the file is truncated to the last good record and that is reported. A record with a bad header checksum, or
@@ -22,10 +25,15 @@ use std::sync::Arc;
 use ledger_port::Transaction;
 use serde::Deserialize;
 
-const MAGIC: &[u8; 7] = b"CLEDGER";
-const VERSION: u8 = 1;
-const HEADER_LEN: u64 = 8;
-const RECORD_HEADER_LEN: usize = 12;
+use crate::snapshot::Snapshot;
+
+pub(crate) const MAGIC: &[u8; 7] = b"CLEDGER";
+/// The version new journals are written with.
+pub(crate) const VERSION: u8 = 2;
+/// The version before snapshots; still read.
+const VERSION_1: u8 = 1;
+pub(crate) const HEADER_LEN: u64 = 8;
+pub(crate) const RECORD_HEADER_LEN: usize = 12;
 
 /// Where a torn tail was cut, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +48,13 @@ pub struct TruncatedTail {
 /// What replay found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecoveryReport {
+    /// Transaction records replayed (after a compaction: the retained ones and those after the snapshot).
     pub transactions: u64,
     pub truncated_tail: Option<TruncatedTail>,
+    /// The offset of the journal's snapshot (0: never compacted).
+    pub snapshot_offset: i64,
+    /// A `<journal>.compact` left by a compaction that did not finish was found and removed.
+    pub removed_unfinished_compaction: bool,
 }
 
 /// Why the journal could not be opened.
@@ -54,9 +67,14 @@ pub enum OpenError {
         source: std::io::Error,
     },
     #[error(
-        "journal {path}: not a ledger journal (bad header; expected CLEDGER version {VERSION})"
+        "journal {path}: not a ledger journal (bad header; expected CLEDGER version {VERSION_1} or {VERSION})"
     )]
     BadHeader { path: PathBuf },
+    #[error(
+        "journal {path}: in use by another process (the lock on {lock} is held): stop the gateway or sandbox that \
+         has it open first"
+    )]
+    Locked { path: PathBuf, lock: PathBuf },
     #[error(
         "journal {path}: corrupt record for ledger offset {offset} at byte {byte_position}: {reason}; the journal is \
          damaged before its end, so the ledger refuses to start rather than lose the transactions after it"
@@ -124,14 +142,18 @@ pub struct JournalSync {
 }
 
 fn encode(tx: &Transaction) -> (Vec<u8>, u32) {
-    let payload = serde_json::to_vec(tx).unwrap_or_default();
+    encode_payload(&serde_json::to_vec(tx).unwrap_or_default())
+}
+
+/// One record around `payload`, and the payload's checksum.
+pub(crate) fn encode_payload(payload: &[u8]) -> (Vec<u8>, u32) {
     let len = (payload.len() as u32).to_le_bytes();
-    let checksum = crc32fast::hash(&payload);
+    let checksum = crc32fast::hash(payload);
     let mut out = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
     out.extend_from_slice(&len);
     out.extend_from_slice(&crc32fast::hash(&len).to_le_bytes());
     out.extend_from_slice(&checksum.to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     (out, checksum)
 }
 
@@ -148,6 +170,11 @@ impl JournalWriter {
         };
         self.end += record.len() as u64;
         Ok(location)
+    }
+
+    /// Where the next record will start (the bytes before it never change).
+    pub fn end(&self) -> u64 {
+        self.end
     }
 
     /// A handle that reads this journal's records back.
@@ -173,6 +200,28 @@ impl JournalSync {
 }
 
 impl JournalReader {
+    /// The raw payload at `location`, its checksum verified (compaction copies records without decoding them).
+    pub fn read_payload(&self, location: RecordLocation) -> Result<Vec<u8>, String> {
+        let mut payload = vec![0; location.length as usize];
+        self.file
+            .read_exact_at(&mut payload, location.position)
+            .map_err(|e| format!("cannot read byte {}: {e}", location.position))?;
+        if crc32fast::hash(&payload) != location.checksum {
+            return Err(format!(
+                "the record at byte {} changed on disk (checksum mismatch)",
+                location.position
+            ));
+        }
+        Ok(payload)
+    }
+
+    /// `length` bytes from `position`, as they are (compaction copies the records after its snapshot this way).
+    pub fn read_bytes(&self, position: u64, length: usize) -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0; length];
+        self.file.read_exact_at(&mut bytes, position)?;
+        Ok(bytes)
+    }
+
     /// The transaction whose payload is at `location`, its checksum verified.
     pub fn read(&self, location: RecordLocation) -> Result<Transaction, String> {
         let mut payload = vec![0; location.length as usize];
@@ -236,7 +285,7 @@ fn decode_payload(payload: &[u8], location: &RecordLocation) -> Result<Transacti
     })
 }
 
-fn writer(file: File, end: u64) -> JournalWriter {
+pub(crate) fn writer(file: File, end: u64) -> JournalWriter {
     JournalWriter {
         file: Arc::new(file),
         end,
@@ -257,99 +306,201 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
     Ok(filled)
 }
 
-/// Opens (creating if needed) the journal, replays it record by record into `on_record` (offsets 1, 2, … in
-/// order), cuts a torn tail, and returns the writer. Only a prefix of good records is ever handed over: a torn tail
-/// is found before anything after it would be.
-pub fn open(
+/// What replay is told, in file order.
+pub(crate) trait ReplaySink {
+    /// The journal's snapshot (version 2), before any transaction record.
+    fn snapshot(&mut self, snapshot: Snapshot);
+    /// The next transaction record: after a snapshot first the retained ones (offsets up to the snapshot's, in
+    /// order, with gaps), then offsets `snapshot + 1`, `snapshot + 2`, … without gaps.
+    fn record(&mut self, location: RecordLocation, outline: TransactionOutline);
+}
+
+/// Where an unfinished compaction of the journal at `path` is written: `<journal>.compact`.
+pub(crate) fn compact_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".compact");
+    PathBuf::from(name)
+}
+
+/// What reading one record found.
+enum RecordRead {
+    /// A whole record; its payload is in the buffer, not yet checked against `payload_crc`.
+    Complete { len: usize, payload_crc: u32 },
+    /// The file ends inside the record.
+    Cut(String),
+    /// The record header's own checksum fails.
+    HeaderCorrupt,
+}
+
+/// Reads the record at `pos` (the reader stands there) into `payload`.
+fn read_record(
+    input: &mut impl Read,
+    pos: u64,
+    file_len: u64,
+    payload: &mut Vec<u8>,
+) -> std::io::Result<RecordRead> {
+    let mut record_header = [0u8; RECORD_HEADER_LEN];
+    let got = read_up_to(input, &mut record_header)?;
+    if got < RECORD_HEADER_LEN {
+        return Ok(RecordRead::Cut(format!(
+            "record header cut short ({got} of {RECORD_HEADER_LEN} bytes)"
+        )));
+    }
+    let rest = &record_header;
+    let len_bytes: [u8; 4] = [rest[0], rest[1], rest[2], rest[3]];
+    let header_crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    let payload_crc = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
+    if crc32fast::hash(&len_bytes) != header_crc {
+        return Ok(RecordRead::HeaderCorrupt);
+    }
+    let len = u32::from_le_bytes(len_bytes) as usize;
+    if pos + (RECORD_HEADER_LEN + len) as u64 > file_len {
+        return Ok(RecordRead::Cut(format!(
+            "record cut short ({} of {len} payload bytes)",
+            file_len - pos - RECORD_HEADER_LEN as u64
+        )));
+    }
+    payload.resize(len, 0);
+    input.read_exact(payload)?;
+    Ok(RecordRead::Complete { len, payload_crc })
+}
+
+/// Opens (creating if needed) the journal, replays it into `sink` (its snapshot, then record by record), cuts a
+/// torn tail, and returns the writer. Only a prefix of good records is ever handed over: a torn tail is found before
+/// anything after it would be. A `<journal>.compact` left by an interrupted compaction is removed first: the journal
+/// itself is always whole, the old one or the new one (the new one is renamed into place only once complete).
+pub(crate) fn open(
     path: &Path,
-    mut on_record: impl FnMut(RecordLocation, TransactionOutline),
+    sink: &mut impl ReplaySink,
 ) -> Result<(JournalWriter, RecoveryReport), OpenError> {
     let io = |source| OpenError::Io {
         path: path.to_owned(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+    let mut report = RecoveryReport::default();
+    let unfinished = compact_path(path);
+    match std::fs::remove_file(&unfinished) {
+        Ok(()) => {
+            report.removed_unfinished_compaction = true;
+            crate::compaction::sync_parent(path).map_err(io)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let fresh = match std::fs::metadata(path) {
+        // An empty file is a journal whose creation (by an older version) stopped before its header.
+        Ok(meta) => meta.len() == 0,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(io(e)),
+    };
+    if fresh {
+        crate::compaction::create_empty(path).map_err(io)?;
     }
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
-        .create(true)
         .open(path)
         .map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    if file_len == 0 {
-        let mut header = MAGIC.to_vec();
-        header.push(VERSION);
-        file.write_all(&header).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        return Ok((writer(file, HEADER_LEN), RecoveryReport::default()));
-    }
     let mut input = BufReader::with_capacity(1 << 20, &file);
     let mut header = [0u8; HEADER_LEN as usize];
     let header_len = read_up_to(&mut input, &mut header).map_err(io)?;
-    if header_len < HEADER_LEN as usize || &header[..7] != MAGIC || header[7] != VERSION {
+    let version = header[7];
+    if header_len < HEADER_LEN as usize
+        || &header[..7] != MAGIC
+        || (version != VERSION && version != VERSION_1)
+    {
         return Err(OpenError::BadHeader {
             path: path.to_owned(),
         });
     }
-    let mut transactions: u64 = 0;
     let mut pos = HEADER_LEN;
-    let mut truncated_tail = None;
     let mut payload = Vec::new();
+    let mut snapshot = Snapshot::default();
+    if version == VERSION {
+        let corrupt = |reason: String| OpenError::CorruptJournal {
+            path: path.to_owned(),
+            offset: 0,
+            byte_position: pos,
+            reason: format!(
+                "the snapshot record (expected first in a version {VERSION} journal): {reason}"
+            ),
+        };
+        match read_record(&mut input, pos, file_len, &mut payload).map_err(io)? {
+            RecordRead::Complete { len, payload_crc } => {
+                if crc32fast::hash(&payload) != payload_crc {
+                    return Err(corrupt("payload checksum mismatch".to_owned()));
+                }
+                snapshot = serde_json::from_slice(&payload)
+                    .map_err(|e| corrupt(format!("not a snapshot: {e}")))?;
+                pos += (RECORD_HEADER_LEN + len) as u64;
+            }
+            RecordRead::Cut(reason) => return Err(corrupt(reason)),
+            RecordRead::HeaderCorrupt => {
+                return Err(corrupt("record header checksum mismatch".to_owned()));
+            }
+        }
+        sink.snapshot(snapshot.clone());
+    }
+    report.snapshot_offset = snapshot.offset;
+    let mut retained_left = snapshot.retained;
+    let mut last_offset = 0i64;
+    let mut transactions: u64 = 0;
+    let mut truncated_tail = None;
     while pos < file_len {
-        let offset = transactions as i64 + 1;
+        // Retained records come first (any increasing offsets up to the snapshot's), then no gaps.
+        let expected = (retained_left == 0).then(|| last_offset.max(snapshot.offset) + 1);
+        let offset = expected.unwrap_or(last_offset + 1);
         let corrupt = |reason: String| OpenError::CorruptJournal {
             path: path.to_owned(),
             offset,
             byte_position: pos,
             reason,
         };
-        let mut record_header = [0u8; RECORD_HEADER_LEN];
-        let got = read_up_to(&mut input, &mut record_header).map_err(io)?;
-        if got < RECORD_HEADER_LEN {
-            truncated_tail = Some(format!(
-                "record header cut short ({got} of {RECORD_HEADER_LEN} bytes)"
-            ));
-            break;
-        }
-        let rest = &record_header;
-        let len_bytes: [u8; 4] = [rest[0], rest[1], rest[2], rest[3]];
-        let header_crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-        let payload_crc = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
-        if crc32fast::hash(&len_bytes) != header_crc {
-            return Err(corrupt("record header checksum mismatch".to_owned()));
-        }
-        let len = u32::from_le_bytes(len_bytes) as usize;
+        let (len, payload_crc) =
+            match read_record(&mut input, pos, file_len, &mut payload).map_err(io)? {
+                RecordRead::Complete { len, payload_crc } => (len, payload_crc),
+                RecordRead::Cut(reason) => {
+                    truncated_tail = Some(reason);
+                    break;
+                }
+                RecordRead::HeaderCorrupt => {
+                    return Err(corrupt("record header checksum mismatch".to_owned()));
+                }
+            };
         let end = pos + (RECORD_HEADER_LEN + len) as u64;
-        if end > file_len {
-            truncated_tail = Some(format!(
-                "record cut short ({} of {len} payload bytes)",
-                file_len - pos - RECORD_HEADER_LEN as u64
-            ));
-            break;
-        }
-        payload.resize(len, 0);
-        input.read_exact(&mut payload).map_err(io)?;
         let valid = if crc32fast::hash(&payload) != payload_crc {
             Err("payload checksum mismatch".to_owned())
         } else {
             serde_json::from_slice::<TransactionOutline>(&payload)
                 .map_err(|e| format!("payload is not a transaction: {e}"))
         };
+        let fits = |found: i64| match expected {
+            Some(expected) => found == expected,
+            None => found > last_offset && found <= snapshot.offset,
+        };
         match valid {
-            Ok(tx) if tx.offset == offset => {
+            Ok(tx) if fits(tx.offset) => {
                 let location = RecordLocation {
                     position: pos + RECORD_HEADER_LEN as u64,
                     length: len as u32,
                     checksum: payload_crc,
                 };
-                on_record(location, tx);
+                last_offset = tx.offset;
+                retained_left = retained_left.saturating_sub(1);
+                sink.record(location, tx);
                 transactions += 1;
             }
             Ok(tx) => {
+                let wanted = match expected {
+                    Some(expected) => format!("{expected}"),
+                    None => format!(
+                        "a retained offset after {last_offset} up to the snapshot's {}",
+                        snapshot.offset
+                    ),
+                };
                 return Err(corrupt(format!(
-                    "record holds offset {} where {offset} was expected",
+                    "record holds offset {} where {wanted} was expected",
                     tx.offset
                 )));
             }
@@ -362,10 +513,19 @@ pub fn open(
         pos = end;
     }
     drop(input);
-    let mut report = RecoveryReport {
-        transactions,
-        truncated_tail: None,
-    };
+    if retained_left > 0 {
+        // A compacted journal is renamed into place whole: missing retained records mean damage, not a crash.
+        return Err(OpenError::CorruptJournal {
+            path: path.to_owned(),
+            offset: last_offset + 1,
+            byte_position: pos,
+            reason: format!(
+                "the journal ends {retained_left} record(s) short of the {} its snapshot retains",
+                snapshot.retained
+            ),
+        });
+    }
+    report.transactions = transactions;
     if let Some(reason) = truncated_tail {
         file.set_len(pos).map_err(io)?;
         file.sync_all().map_err(io)?;

@@ -4,6 +4,9 @@
 //! Keeping the whole log in memory cost about 2.5 KB per transaction and made start-up decode every payload; with a
 //! journal the log costs a [`RecordLocation`] per transaction. The recent window serves what is asked for most: the
 //! contracts the next commands exercise, and update streams that keep up with the ledger end.
+//!
+//! After a compaction the log is sparse below the snapshot: only the retained transactions there have records
+//! (`retained`, by index); the others were pruned and are not found.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,7 +22,11 @@ const RECENT_WINDOW: usize = 4096;
 pub(crate) struct TransactionLog {
     /// `None`: an in-memory ledger, whose `recent` holds every transaction.
     journal: Option<JournalReader>,
-    /// With a journal, where every transaction's record is.
+    /// Indexes below this were compacted away except the `retained` ones.
+    pruned: usize,
+    /// The records kept below `pruned`, by index, in index order.
+    retained: Vec<(usize, RecordLocation)>,
+    /// With a journal, where each transaction's record is, from index `pruned` on.
     locations: Vec<RecordLocation>,
     /// The transactions from index `first_recent` on.
     recent: VecDeque<Arc<Transaction>>,
@@ -100,6 +107,8 @@ impl TransactionLog {
     pub fn in_memory() -> Self {
         Self {
             journal: None,
+            pruned: 0,
+            retained: Vec::new(),
             locations: Vec::new(),
             recent: VecDeque::new(),
             first_recent: 0,
@@ -107,11 +116,19 @@ impl TransactionLog {
         }
     }
 
-    /// A log backed by a journal; `locations` are the records replayed from it.
-    pub fn journaled(journal: JournalReader, locations: Vec<RecordLocation>) -> Self {
-        let first_recent = locations.len();
+    /// A log backed by a journal; `locations` are the records replayed from it from index `pruned` on, `retained`
+    /// those kept below it by a compaction.
+    pub fn journaled(
+        journal: JournalReader,
+        pruned: usize,
+        retained: Vec<(usize, RecordLocation)>,
+        locations: Vec<RecordLocation>,
+    ) -> Self {
+        let first_recent = pruned + locations.len();
         Self {
             journal: Some(journal),
+            pruned,
+            retained,
             locations,
             recent: VecDeque::new(),
             first_recent,
@@ -122,6 +139,59 @@ impl TransactionLog {
     /// Number of sequenced transactions.
     pub fn len(&self) -> usize {
         self.first_recent + self.recent.len()
+    }
+
+    /// How many journal records the log has: the retained ones and every one from the snapshot on.
+    pub fn journal_records(&self) -> usize {
+        self.retained.len() + self.locations.len()
+    }
+
+    /// Where the record of the transaction at `index` is, unless it was pruned (or there is no journal).
+    pub fn location(&self, index: usize) -> Option<RecordLocation> {
+        if index < self.pruned {
+            let at = self
+                .retained
+                .binary_search_by_key(&index, |(i, _)| *i)
+                .ok()?;
+            return Some(self.retained[at].1);
+        }
+        self.locations.get(index - self.pruned).copied()
+    }
+
+    /// The first index not below the last snapshot.
+    pub fn first_unpruned(&self) -> usize {
+        self.pruned
+    }
+
+    /// Whether the transaction at `index` was pruned by a compaction.
+    pub fn is_pruned(&self, index: usize) -> bool {
+        index < self.pruned
+            && self
+                .retained
+                .binary_search_by_key(&index, |(i, _)| *i)
+                .is_err()
+    }
+
+    /// Switches to a compacted journal: below `pruned` only `retained` is left; the records from `pruned` on
+    /// moved by `shift` bytes (they were copied in one piece).
+    pub fn compacted(
+        &mut self,
+        journal: JournalReader,
+        pruned: usize,
+        retained: Vec<(usize, RecordLocation)>,
+        shift: i64,
+    ) {
+        let moved: Vec<RecordLocation> = (pruned..self.pruned + self.locations.len())
+            .filter_map(|index| self.location(index))
+            .map(|l| RecordLocation {
+                position: (l.position as i64 + shift) as u64,
+                ..l
+            })
+            .collect();
+        self.locations = moved;
+        self.pruned = pruned;
+        self.retained = retained;
+        self.journal = Some(journal);
     }
 
     /// Appends a sequenced transaction (`location`: its journal record, when there is a journal).
@@ -158,6 +228,9 @@ impl TransactionLog {
 
     /// How to get the transaction at `index` (`None` past the end).
     pub fn fetch(&self, index: usize) -> Option<Fetch> {
+        if self.is_pruned(index) {
+            return None;
+        }
         if index >= self.first_recent {
             return self
                 .recent
@@ -165,7 +238,7 @@ impl TransactionLog {
                 .map(|tx| Fetch::Ready(Arc::clone(tx)));
         }
         let journal = self.journal.as_ref()?;
-        let location = *self.locations.get(index)?;
+        let location = self.location(index)?;
         Some(Fetch::Read {
             journal: journal.clone(),
             location,

@@ -421,7 +421,7 @@ async fn the_journal_round_trips_state_ids_and_deduplication() {
         report,
         RecoveryReport {
             transactions: 2,
-            truncated_tail: None
+            ..RecoveryReport::default()
         }
     );
     assert_eq!(

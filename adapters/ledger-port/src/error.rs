@@ -46,6 +46,9 @@ pub struct LedgerError {
     pub ledger_error: Option<String>,
     /// A sentence a person can act on. Never contains secrets.
     pub message: String,
+    /// Set when the read asked for pruned history ([`crate::PrunedOffset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<crate::PrunedOffset>,
 }
 
 impl LedgerError {
@@ -56,6 +59,7 @@ impl LedgerError {
             reason,
             ledger_error: None,
             message: message.into(),
+            pruned: None,
         }
     }
 
@@ -66,6 +70,7 @@ impl LedgerError {
             reason: RejectionReason::Unavailable,
             ledger_error: None,
             message: message.into(),
+            pruned: None,
         }
     }
 
@@ -76,6 +81,7 @@ impl LedgerError {
             reason,
             ledger_error: None,
             message: message.into(),
+            pruned: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod committed_command;
 mod error;
 mod model;
 mod pending;
+mod pruned;
 
 pub use committed_command::CommittedCommand;
 pub use error::{ErrorClass, LedgerError, RejectionReason};
@@ -17,6 +18,7 @@ pub use model::{
     Submission, TemplateId, TemplateIdError, Transaction, UpdateFilter,
 };
 pub use pending::PendingCommit;
+pub use pruned::{PRUNED_DATA_ACCESSED, PrunedOffset};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;

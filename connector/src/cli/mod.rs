@@ -1,6 +1,7 @@
 //! The `connector` command line: one subcommand per file.
 
 mod check;
+mod compact;
 mod process;
 mod run;
 mod sandbox;
@@ -8,6 +9,7 @@ mod send;
 mod test_runner;
 
 pub use check::check;
+pub use compact::compact;
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
 pub use sandbox::{SandboxOptions, sandbox};
@@ -33,6 +35,13 @@ pub enum Command {
     /// Validate a config file (and, against a Daml ledger, that its templates exist); exit 0 or a precise error.
     Check {
         /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Offline: compact the embedded ledger's journal to a snapshot of its active contracts (refused while a
+    /// gateway or sandbox has the journal open).
+    Compact {
+        /// The config file (its `ledger.embedded` journal and `state_dir`).
         #[arg(long, short)]
         config: PathBuf,
     },

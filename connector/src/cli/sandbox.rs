@@ -61,6 +61,9 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
     let Some(ledger) = opened.embedded else {
         anyhow::bail!("ledger: the config did not open an embedded ledger");
     };
+    // A Daml participant prunes only when its operator says so, and the sandbox cannot know how far its clients
+    // have read: it never compacts by itself (stop it and run `connector compact`).
+    ledger.set_compaction_policy(None);
     let ledger: Arc<dyn ServableLedger> = ledger;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

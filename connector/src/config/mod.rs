@@ -25,7 +25,7 @@ pub use workflow::{
 
 use amqp_transport::AmqpSettings;
 use daml_ledger::DamlSettings;
-use embedded_ledger::FaultPlan;
+use embedded_ledger::{CompactionPolicy, FaultPlan};
 use message_schema::limits::Limits;
 
 use crate::request_faults::RequestFaultPlan;
@@ -118,7 +118,7 @@ impl Default for LedgerConfig {
 }
 
 /// The embedded ledger: durable by default (its journal in `state_dir`), in memory only when asked for.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddedConfig {
     /// The journal file; defaults to `<state_dir>/ledger.journal` for the gateway and the sandbox.
@@ -131,6 +131,53 @@ pub struct EmbeddedConfig {
     /// Injected ledger faults, for testing how the gateway copes (never set this in production).
     #[serde(default)]
     pub faults: Option<FaultPlan>,
+    /// Compact the journal by itself once it holds more than this many transactions per active contract (`0`: only
+    /// with `connector compact`).
+    #[serde(default = "default_compact_factor")]
+    pub compact_when_history_exceeds: f64,
+    /// ...and at least this many transactions could be pruned.
+    #[serde(default = "default_compact_min_transactions")]
+    pub compact_min_transactions: u64,
+    /// Compaction keeps the transactions this recent whole, so a command redelivered within it still gets its
+    /// original transaction back.
+    #[serde(default = "default_deduplication_window")]
+    pub deduplication_window: HumanDuration,
+}
+
+fn default_compact_factor() -> f64 {
+    CompactionPolicy::default().history_factor
+}
+
+fn default_compact_min_transactions() -> u64 {
+    CompactionPolicy::default().min_transactions
+}
+
+fn default_deduplication_window() -> HumanDuration {
+    HumanDuration(CompactionPolicy::default().deduplication_window)
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            journal: None,
+            in_memory: false,
+            faults: None,
+            compact_when_history_exceeds: default_compact_factor(),
+            compact_min_transactions: default_compact_min_transactions(),
+            deduplication_window: default_deduplication_window(),
+        }
+    }
+}
+
+impl EmbeddedConfig {
+    /// The journal's compaction policy (automatic unless `compact_when_history_exceeds` is 0).
+    pub fn compaction_policy(&self) -> CompactionPolicy {
+        CompactionPolicy {
+            history_factor: self.compact_when_history_exceeds,
+            min_transactions: self.compact_min_transactions,
+            deduplication_window: self.deduplication_window.0,
+        }
+    }
 }
 
 /// Which ledger is configured, after validation.
@@ -348,6 +395,16 @@ impl Config {
                     return Err(ConfigError::invalid(
                         "ledger.embedded",
                         "`in_memory: true` and `journal` exclude each other (expected one of them)",
+                    ));
+                }
+                let factor = embedded.compact_when_history_exceeds;
+                if !factor.is_finite() || factor < 0.0 {
+                    return Err(ConfigError::invalid(
+                        "ledger.embedded.compact_when_history_exceeds",
+                        format!(
+                            "{factor} is not a usable factor (expected a number of transactions per active \
+                             contract, at least 0; 0 turns automatic compaction off)"
+                        ),
                     ));
                 }
                 Ok(LedgerChoice::Embedded(embedded))

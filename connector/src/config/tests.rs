@@ -451,3 +451,45 @@ fn bound_parties_must_be_ones_the_gateway_acts_as_and_errors_name_their_path() {
         assert!(e.contains(why), "{bindings}: {e}");
     }
 }
+
+#[test]
+fn journal_compaction_has_defaults_and_refuses_a_negative_factor() {
+    let c = load(MINIMAL).unwrap();
+    let LedgerChoice::Embedded(embedded) = c.ledger_choice().unwrap() else {
+        panic!("embedded by default");
+    };
+    assert_eq!(
+        embedded.compaction_policy(),
+        embedded_ledger::CompactionPolicy {
+            history_factor: 4.0,
+            min_transactions: 100_000,
+            deduplication_window: std::time::Duration::from_secs(7 * 86_400),
+        }
+    );
+    let c = load_env(
+        &format!(
+            "{MINIMAL}\nledger: {{ embedded: {{ compact_when_history_exceeds: 0, deduplication_window: 2h }} }}\n"
+        ),
+        &[("CONNECTOR_LEDGER__EMBEDDED__COMPACT_MIN_TRANSACTIONS", "500")],
+    )
+    .unwrap();
+    let LedgerChoice::Embedded(embedded) = c.ledger_choice().unwrap() else {
+        panic!("embedded");
+    };
+    let policy = embedded.compaction_policy();
+    assert_eq!(policy.history_factor, 0.0);
+    assert_eq!(policy.min_transactions, 500);
+    assert_eq!(
+        policy.deduplication_window,
+        std::time::Duration::from_secs(7200)
+    );
+    let e = load(&format!(
+        "{MINIMAL}\nledger: {{ embedded: {{ compact_when_history_exceeds: -1 }} }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("ledger.embedded.compact_when_history_exceeds: -1 is not a usable factor"),
+        "{e}"
+    );
+}

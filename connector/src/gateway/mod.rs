@@ -2,6 +2,7 @@
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
 mod acks;
+mod compaction_floor;
 pub mod health;
 mod in_order;
 mod ledger_gate;
@@ -265,6 +266,14 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     }
     health.set_ledger_connected(true);
     let _ = ledger_slot.set(assembly.processor.ledger().clone());
+    // Before any commit: automatic compaction must keep what the observer has not published yet.
+    if let Some(embedded) = &assembly.opened.embedded {
+        compaction_floor::keep_what_the_observer_has_not_published(
+            embedded,
+            config.observe,
+            health.clone(),
+        );
+    }
 
     let sweeper = outcome_sweeper::spawn(outcomes.clone(), config.state.clone(), shutdown.clone());
     let observer_task = crate::observer::spawn(

@@ -5,6 +5,12 @@
 //! contracts (ContractMessage, `isNewContract: false`) and follows the update stream from the sweep's offset. The
 //! checkpoint advances only after the broker confirmed the egress up to that offset, so a crash re-publishes
 //! (with the same message ids) rather than skips.
+//!
+//! A checkpoint the ledger has pruned past (a Daml participant's pruning, or an embedded journal compacted without
+//! this gateway's checkpoint as its floor) cannot be resumed: the transactions in between are gone and would be
+//! skipped without a trace. The observer then stops with an error naming both offsets instead of retrying forever;
+//! the gateway goes on processing requests. (Within one gateway this cannot happen: the gateway tells the embedded
+//! ledger to keep every transaction after the observer's checkpoint.)
 
 mod egress;
 
@@ -15,7 +21,7 @@ use amqp_transport::{
     AmqpSession, AmqpSettings, ConfirmOutcome, OutgoingMessage, PendingConfirm, Publisher,
 };
 use futures::{FutureExt, StreamExt};
-use ledger_port::Transaction;
+use ledger_port::{LedgerError, Transaction};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -30,6 +36,39 @@ use crate::processor::{COMMAND_ID_PREFIX, Processor};
 
 /// Most transactions published before their confirms are awaited and the checkpoint advances.
 const MAX_BATCH: usize = 256;
+
+/// Why following the ledger stopped.
+enum Interruption {
+    /// Worth resuming from the checkpoint after a pause (broker or ledger unavailable, stream ended).
+    Retry(String),
+    /// The checkpoint is before what the ledger still has: resuming would skip history, so the observer stops.
+    Pruned(String),
+}
+
+impl From<String> for Interruption {
+    fn from(why: String) -> Self {
+        Interruption::Retry(why)
+    }
+}
+
+/// The interruption for an error from the update stream that started after `begin`.
+fn stream_error(error: LedgerError, begin: i64) -> Interruption {
+    if !error.is_pruned() {
+        return Interruption::Retry(format!("update stream: {error}"));
+    }
+    let earliest = error
+        .pruned
+        .map(|p| format!("offset {}", p.earliest))
+        .unwrap_or_else(|| "a later offset".to_owned());
+    Interruption::Pruned(format!(
+        "the observer cannot resume from its checkpoint at offset {begin}: the ledger's history up to {earliest} \
+         was pruned ({}). The transactions in between were never published and cannot be read any more, so the \
+         observer stops rather than skip them; the gateway goes on processing requests. Restore the ledger's \
+         history (a journal backup), or accept the gap and start over with a new state_dir (the observer then \
+         sweeps the active contracts)",
+        error.message
+    ))
+}
 
 struct Observer {
     mode: ObserveMode,
@@ -83,7 +122,12 @@ impl Observer {
             }
             match self.observe(&mut shutdown).await {
                 Ok(()) => return,
-                Err(e) => {
+                Err(Interruption::Pruned(why)) => {
+                    tracing::error!(error = %why, "observer stopped");
+                    self.health.record_error(format!("observer stopped: {why}"));
+                    return;
+                }
+                Err(Interruption::Retry(e)) => {
                     attempt = attempt.saturating_add(1);
                     tracing::warn!(error = %e, attempt, "observer interrupted; resuming from its checkpoint");
                     self.health.record_error(format!("observer: {e}"));
@@ -101,7 +145,7 @@ impl Observer {
         }
     }
 
-    async fn observe(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
+    async fn observe(&self, shutdown: &mut watch::Receiver<bool>) -> Result<(), Interruption> {
         let session = AmqpSession::connect(&self.settings)
             .await
             .map_err(|e| e.to_string())?;
@@ -129,7 +173,7 @@ impl Observer {
         let mut updates = ledger
             .updates(begin, &filter)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| stream_error(e, begin))?;
         loop {
             let first = tokio::select! {
                 biased;
@@ -137,10 +181,10 @@ impl Observer {
                     let _ = session.close().await;
                     return Ok(());
                 }
-                _ = session.closed() => return Err("broker connection closed".to_owned()),
+                _ = session.closed() => return Err("broker connection closed".to_owned().into()),
                 next = updates.next() => match next {
-                    None => return Err("the ledger's update stream ended".to_owned()),
-                    Some(Err(e)) => return Err(format!("update stream: {e}")),
+                    None => return Err("the ledger's update stream ended".to_owned().into()),
+                    Some(Err(e)) => return Err(stream_error(e, begin)),
                     Some(Ok(tx)) => tx,
                 },
             };
@@ -148,7 +192,7 @@ impl Observer {
             while batch.len() < MAX_BATCH {
                 match updates.next().now_or_never() {
                     Some(Some(Ok(tx))) => batch.push(tx),
-                    Some(Some(Err(e))) => return Err(format!("update stream: {e}")),
+                    Some(Some(Err(e))) => return Err(stream_error(e, begin)),
                     _ => break,
                 }
             }
@@ -315,4 +359,34 @@ async fn await_confirms(confirms: Vec<PendingConfirm>, health: &Health) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_port::{PrunedOffset, RejectionReason};
+
+    #[test]
+    fn a_pruned_checkpoint_stops_the_observer_naming_both_offsets_and_other_errors_retry() {
+        let pruned = LedgerError::from(PrunedOffset {
+            requested: 7,
+            earliest: 40,
+        });
+        match stream_error(pruned, 7) {
+            Interruption::Pruned(why) => {
+                assert!(why.contains("checkpoint at offset 7"), "{why}");
+                assert!(why.contains("up to offset 40"), "{why}");
+            }
+            Interruption::Retry(why) => panic!("a pruned checkpoint must not be retried: {why}"),
+        }
+        // A Daml participant's pruning error arrives by its id only.
+        let remote = LedgerError::permanent(RejectionReason::Rejected, "GetUpdates: pruned")
+            .with_ledger_error(ledger_port::PRUNED_DATA_ACCESSED);
+        assert!(matches!(stream_error(remote, 7), Interruption::Pruned(_)));
+        let unavailable = LedgerError::transient("connection reset");
+        assert!(matches!(
+            stream_error(unavailable, 7),
+            Interruption::Retry(_)
+        ));
+    }
 }

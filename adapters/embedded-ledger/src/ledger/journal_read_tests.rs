@@ -89,17 +89,21 @@ async fn old_transactions_are_read_back_from_the_journal() {
 #[tokio::test]
 async fn a_record_changed_on_disk_is_an_error_not_a_wrong_answer() {
     let (dir, ledger) = journaled().await;
+    // Where the first transaction record will start: after the header and the (empty) snapshot record.
+    let first_record = std::fs::metadata(dir.path().join("ledger.log"))
+        .expect("journal")
+        .len();
     ledger.inner.lock().set_recent_window(0);
     ledger.submit(create("c0")).await.expect("c0");
     ledger.submit(create("c1")).await.expect("c1");
     assert_eq!(ledger.inner.lock().transactions_in_memory(), 0);
 
-    // Overwrite a byte inside the first record's payload (8-byte file header, 12-byte record header).
+    // Overwrite a byte inside the first transaction record's payload (12-byte record header).
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .open(dir.path().join("ledger.log"))
         .expect("open the journal");
-    file.seek(SeekFrom::Start(40)).expect("seek");
+    file.seek(SeekFrom::Start(first_record + 32)).expect("seek");
     file.write_all(b"#").expect("write");
     drop(file);
 
