@@ -76,6 +76,9 @@ pub enum CompactError {
     InMemory,
     #[error("a compaction of this journal is already running")]
     AlreadyRunning,
+    /// An automatic compaction found too little to prune to be worth rewriting the journal.
+    #[error("compaction would prune {pruned} transactions, fewer than the {needed} it waits for")]
+    TooLittleToPrune { pruned: u64, needed: u64 },
     #[error("cannot compact journal {path}: {reason}")]
     Failed { path: PathBuf, reason: String },
 }

@@ -31,7 +31,7 @@ use crate::group_commit::{GroupCommit, advance};
 use crate::interpret::interpret;
 use crate::journal::{self, JournalReader, OpenError, RecoveryReport};
 use crate::journal_lock::JournalLock;
-use crate::state::{Creation, Replay, State, broken_error, created_event};
+use crate::state::{CompactionPlan, Creation, Replay, State, broken_error, created_event};
 use crate::transaction_log::{Fetch, resolve_all};
 
 /// How many transactions a reader fetches per turn of the state lock.
@@ -206,7 +206,7 @@ impl EmbeddedLedger {
     /// compaction is running, or the new journal cannot be written.
     pub async fn compact(&self) -> Result<CompactionReport, CompactError> {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.compact())
+        tokio::task::spawn_blocking(move || inner.compact(0))
             .await
             .map_err(|e| CompactError::Failed {
                 path: self.inner.path.clone().unwrap_or_default(),
@@ -220,7 +220,11 @@ impl EmbeddedLedger {
             return;
         };
         let inner = Arc::clone(&self.inner);
-        runtime.spawn_blocking(move || match inner.compact() {
+        let needed = inner
+            .compaction_settings()
+            .automatic
+            .map_or(1, |p| p.min_transactions.max(1));
+        runtime.spawn_blocking(move || match inner.compact(needed) {
             Ok(report) => tracing::info!(
                 snapshot_offset = report.snapshot_offset,
                 readable_from = report.readable_from,
@@ -231,6 +235,17 @@ impl EmbeddedLedger {
                 "compacted the embedded ledger's journal"
             ),
             Err(CompactError::AlreadyRunning) => {}
+            Err(CompactError::TooLittleToPrune { pruned, needed }) => {
+                // Most of it is still inside the deduplication window or after the floor: rewriting the journal
+                // would mostly copy it. Ask again once enough more transactions could have left the window.
+                let end = inner.lock().durable_end();
+                let shortfall = needed.saturating_sub(pruned).max(1);
+                let retry_after = end.saturating_add(i64::try_from(shortfall).unwrap_or(i64::MAX));
+                inner
+                    .automatic_retry_after
+                    .store(retry_after, Ordering::Relaxed);
+                tracing::debug!(pruned, needed, retry_after, "automatic journal compaction skipped");
+            }
             Err(e) => {
                 let end = inner.lock().durable_end();
                 let wait = inner
@@ -337,24 +352,47 @@ impl Inner {
             && records as f64 > policy.history_factor * active.max(1) as f64
     }
 
-    /// Compacts the journal (blocking); see [`EmbeddedLedger::compact`].
-    fn compact(&self) -> Result<CompactionReport, CompactError> {
+    /// Compacts the journal (blocking); see [`EmbeddedLedger::compact`]. Writes nothing when the plan would prune
+    /// fewer than `min_pruned` transactions.
+    fn compact(&self, min_pruned: u64) -> Result<CompactionReport, CompactError> {
         let Some(path) = self.path.clone() else {
             return Err(CompactError::InMemory);
         };
         if self.compacting.swap(true, Ordering::AcqRel) {
             return Err(CompactError::AlreadyRunning);
         }
-        let result = self.compact_at(&path);
+        let result = self.compact_at(&path, min_pruned);
         self.compacting.store(false, Ordering::Release);
-        result.map_err(|reason| CompactError::Failed { path, reason })
+        result
     }
 
-    fn compact_at(&self, path: &Path) -> Result<CompactionReport, String> {
+    fn compact_at(&self, path: &Path, min_pruned: u64) -> Result<CompactionReport, CompactError> {
+        let failed = |reason: String| CompactError::Failed {
+            path: path.to_owned(),
+            reason,
+        };
         let floor = self.compaction_floor();
         let window = self.compaction_settings().window;
         let window_micros = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
-        let plan = self.lock().plan_compaction(floor, window_micros)?;
+        let plan = self
+            .lock()
+            .plan_compaction(floor, window_micros)
+            .map_err(failed)?;
+        if plan.pruned < min_pruned {
+            return Err(CompactError::TooLittleToPrune {
+                pruned: plan.pruned,
+                needed: min_pruned,
+            });
+        }
+        self.write_compaction(path, plan).map_err(failed)
+    }
+
+    /// Writes the planned journal beside the current one and switches to it.
+    fn write_compaction(
+        &self,
+        path: &Path,
+        plan: CompactionPlan,
+    ) -> Result<CompactionReport, String> {
         let mut file = CompactFile::create(path).map_err(|e| {
             format!(
                 "cannot create {}: {e}",

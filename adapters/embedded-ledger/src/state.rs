@@ -71,6 +71,8 @@ pub(crate) struct CompactionPlan {
     pub reader: JournalReader,
     /// Where the records after the snapshot start in the current journal.
     pub tail_start: u64,
+    /// How many journal records before the snapshot the plan leaves out.
+    pub pruned: u64,
 }
 
 /// A sequenced transaction found by command id.
@@ -455,6 +457,9 @@ impl State {
             .into_iter()
             .filter_map(|index| self.log.location(index).map(|l| (index, l)))
             .collect();
+        let first = self.log.first_unpruned().min(end_index);
+        let present = self.log.retained_count() + (end_index - first);
+        let pruned = present.saturating_sub(retained.len()) as u64;
         let tail_start = match self.log.location(end_index) {
             Some(first_after) => first_after.position - RECORD_HEADER_LEN as u64,
             None => writer.end(),
@@ -472,12 +477,14 @@ impl State {
             retained,
             reader: writer.reader(),
             tail_start,
+            pruned,
         })
     }
 
     /// The first log index inside the deduplication window ending at `end_index` (exclusive). Effective times grow
-    /// with offsets, so a binary search reads a few transactions instead of all of them. Below the last snapshot
-    /// only retained records exist: when the window reaches back that far, all of them are taken as inside it.
+    /// with offsets, so a binary search reads a few transactions instead of all of them: first among the records
+    /// from the last snapshot on, then, when the window reaches back past the snapshot, among the records retained
+    /// below it (which are in offset order too), so a record kept once for the window is pruned once it leaves it.
     fn window_start(&self, end_index: usize, window_micros: i64) -> Result<usize, String> {
         let effective_at = |index: usize| -> Result<i64, String> {
             match self.log.get(index) {
@@ -500,7 +507,24 @@ impl State {
                 low = middle + 1;
             }
         }
-        Ok(if low == first { 0 } else { low })
+        if low != first {
+            return Ok(low);
+        }
+        let below: Vec<usize> = self.log.retained_indexes().collect();
+        let (mut low, mut high) = (0, below.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if effective_at(below[middle])? >= cutoff {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        Ok(match below.get(low) {
+            Some(_) if low == 0 => 0,
+            Some(index) => *index,
+            None => first,
+        })
     }
 
     /// Switches to the compacted journal `writer` holds (already installed and synced): the log becomes sparse

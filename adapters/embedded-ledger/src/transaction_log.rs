@@ -158,6 +158,16 @@ impl TransactionLog {
         self.locations.get(index - self.pruned).copied()
     }
 
+    /// The indexes of the records kept below the last snapshot, ascending.
+    pub fn retained_indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.retained.iter().map(|(index, _)| *index)
+    }
+
+    /// How many of the records kept below the last snapshot there are.
+    pub fn retained_count(&self) -> usize {
+        self.retained.len()
+    }
+
     /// The first index not below the last snapshot.
     pub fn first_unpruned(&self) -> usize {
         self.pruned

@@ -668,3 +668,59 @@ async fn a_crash_at_every_step_of_compaction_leaves_the_old_or_the_new_journal()
         assert!(old.iter().all(|tx| created_id(tx) != created_id(&next)));
     }
 }
+
+/// A contract moved `moves` times from `id`; returns its last contract id.
+async fn moved(ledger: &EmbeddedLedger, mut id: String, prefix: &str, moves: usize) -> String {
+    for i in 0..moves {
+        id = created_id(
+            &ledger
+                .submit(exercise(&format!("{prefix}{i}"), &id))
+                .await
+                .expect("move"),
+        );
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_transaction_kept_for_the_window_is_pruned_once_it_leaves_it() {
+    // Effective times are offset microseconds (Clock::Fixed(0)); the window is 30 of them. The second compaction
+    // comes before the window has moved past the first snapshot, so the window reaches back below it: the records
+    // kept there for the window must be judged by their own times, not all kept again (or they never go).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    ledger.set_deduplication_window(Duration::from_micros(30));
+    let id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    let id = moved(&ledger, id, "a", 99).await;
+    ledger.compact().await.expect("compact");
+    assert!(ledger.transaction_by_offset(75).await.is_ok(), "inside the window at 100");
+    moved(&ledger, id, "b", 20).await;
+    ledger.compact().await.expect("compact again");
+    // At 120 the window starts at offset 90: 75 left it, 95 did not.
+    let pruned = ledger.transaction_by_offset(75).await;
+    assert!(pruned.is_err(), "75 left the window: {pruned:?}");
+    let kept = ledger.transaction_by_offset(95).await.expect("95 is kept");
+    assert!(kept.is_some());
+}
+
+#[tokio::test]
+async fn the_policy_does_not_rewrite_a_journal_it_could_hardly_prune() {
+    // Everything is inside a long deduplication window: an automatic compaction would only copy the journal.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    ledger.set_compaction_policy(Some(CompactionPolicy {
+        history_factor: 2.0,
+        min_transactions: 50,
+        deduplication_window: Duration::from_secs(3600),
+    }));
+    let id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    moved(&ledger, id, "m", 80).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ledger.readable_from(), 0, "no compaction ran");
+    let bytes = std::fs::metadata(&path).expect("journal").len();
+    drop(ledger);
+    let (_, report) = open(&path).await;
+    assert_eq!(report.snapshot_offset, 0, "still the original journal ({bytes} bytes)");
+}
