@@ -52,6 +52,9 @@ impl Broker {
     pub async fn declare(&self, settings: &AmqpSettings, names: &Names) -> Result<(), BenchError> {
         let mut declaring = settings.clone();
         declaring.connection_name = Some(format!("{}-declare", names.connection_name));
+        // The benchmark counts egress from its capture queue; the gateway's default egress queue would store every
+        // egress message a second time (halving both sides' rates) and outlive the run.
+        declaring.egress_queue = Some("none".to_owned());
         let session = AmqpSession::connect(&declaring)
             .await
             .map_err(|e| BenchError::Topology {
@@ -162,6 +165,16 @@ impl Broker {
                     .await;
                 let _ = channel.close(200, "done".into()).await;
             }
+        }
+    }
+
+    /// Deletes one queue (best effort: a queue that is already gone is fine).
+    pub async fn delete_queue(&self, queue: &str) {
+        if let Ok(channel) = self.connection.create_channel().await {
+            let _ = channel
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await;
+            let _ = channel.close(200, "done".into()).await;
         }
     }
 

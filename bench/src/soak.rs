@@ -246,6 +246,7 @@ pub async fn run(options: &SoakOptions) -> Result<Value, BenchError> {
     counting.abort();
     let _ = listener.close(200, "soak done".into()).await;
     broker.delete(&names).await;
+    broker.delete_queue(&egress_queue).await;
     broker.close().await;
 
     let half = samples.len() / 2;

@@ -694,7 +694,10 @@ async fn a_transaction_kept_for_the_window_is_pruned_once_it_leaves_it() {
     let id = created_id(&ledger.submit(create("c")).await.expect("create"));
     let id = moved(&ledger, id, "a", 99).await;
     ledger.compact().await.expect("compact");
-    assert!(ledger.transaction_by_offset(75).await.is_ok(), "inside the window at 100");
+    assert!(
+        ledger.transaction_by_offset(75).await.is_ok(),
+        "inside the window at 100"
+    );
     moved(&ledger, id, "b", 20).await;
     ledger.compact().await.expect("compact again");
     // At 120 the window starts at offset 90: 75 left it, 95 did not.
@@ -722,5 +725,8 @@ async fn the_policy_does_not_rewrite_a_journal_it_could_hardly_prune() {
     let bytes = std::fs::metadata(&path).expect("journal").len();
     drop(ledger);
     let (_, report) = open(&path).await;
-    assert_eq!(report.snapshot_offset, 0, "still the original journal ({bytes} bytes)");
+    assert_eq!(
+        report.snapshot_offset, 0,
+        "still the original journal ({bytes} bytes)"
+    );
 }
