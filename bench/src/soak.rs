@@ -240,7 +240,7 @@ pub async fn run(options: &SoakOptions) -> Result<Value, BenchError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    // One more sweep period, so the last sample shows the outcome store after retention applied to the tail.
+    // The last sample, at the moment the last request was answered.
     take_sample(&mut samples);
     let clean_stop = gateway.stop().await;
     counting.abort();

@@ -742,13 +742,13 @@ impl Sandbox {
             .arg(config)
             .args(["--listen", "127.0.0.1:0"])
             .env("CONNECTOR_LOG__LEVEL", "warn")
-            // Its ledger is durable by default: in a directory of its own, beside its config, never a shared ./data.
+            // Its ledger is durable by default: in a directory of its own beside its log (the test's temporary
+            // directory), never a shared ./data nor one beside a config that other runs start from too.
             .env(
                 "CONNECTOR_STATE_DIR",
-                config
-                    .parent()
+                log.parent()
                     .unwrap_or(Path::new("."))
-                    .join("sandbox-state"),
+                    .join(format!("sandbox-state-{}", uuid::Uuid::new_v4().simple())),
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -10,7 +10,9 @@ use ledger_port::{
 };
 
 use crate::active_set_stream;
-use crate::duplicate::{CompletionScan, find_update_id, ledger_end, transaction_by_update_id};
+use crate::duplicate::{
+    CompletionScan, ScanEnd, find_update_id, ledger_end, transaction_by_update_id,
+};
 use crate::requests::event_format;
 use crate::rpc::{CallKind, Rpc};
 
@@ -26,7 +28,8 @@ pub struct Search<'a> {
 }
 
 /// The transaction `command_id` committed for `act_as`, with the contracts it consumed that the participant still
-/// shows; `None` when no successful completion for it is found up to the current ledger end.
+/// shows; `None` when the completions up to the current ledger end hold none for it, an error when the stream
+/// stopped short of that end.
 pub async fn committed_command(
     search: Search<'_>,
     command_id: &str,
@@ -34,8 +37,16 @@ pub async fn committed_command(
 ) -> Result<Option<CommittedCommand>, LedgerError> {
     let end = ledger_end(search.rpc).await?;
     let scan = CompletionScan::for_command(command_id, act_as, end);
-    let Some(update_id) = find_update_id(search.rpc, search.user_id, act_as, &scan).await? else {
-        return Ok(None);
+    let update_id = match find_update_id(search.rpc, search.user_id, act_as, &scan).await? {
+        ScanEnd::Found(update_id) => update_id,
+        ScanEnd::NotThere => return Ok(None),
+        // "Not found" here would let the gateway answer 4040 for a request that may have committed.
+        ScanEnd::Unsure => {
+            return Err(LedgerError::transient(format!(
+                "CompletionStream: the completions of command id {command_id:?} went quiet before reaching the \
+                 ledger end {end}, so whether it committed is not known yet"
+            )));
+        }
     };
     let transaction = transaction_by_update_id(
         search.rpc,

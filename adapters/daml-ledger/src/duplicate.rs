@@ -46,6 +46,18 @@ pub enum ScanStep {
     Passed,
 }
 
+/// How a completion scan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// The command's successful completion, with its update id.
+    Found(String),
+    /// Read up to the ledger end taken before the scan: the command did not commit before it.
+    NotThere,
+    /// The stream ended or went quiet before reaching that end (a participant that sends no offset checkpoints, with
+    /// the end belonging to another party's transaction): the command may still be there.
+    Unsure,
+}
+
 /// The search for one command's successful completion, up to a ledger end.
 #[derive(Debug, Clone)]
 pub struct CompletionScan {
@@ -128,8 +140,8 @@ pub async fn original_transaction(
     let end = ledger_end(rpc).await?;
     let scan = CompletionScan::new(submission, end);
     let update_id = match find_update_id(rpc, user_id, &submission.act_as, &scan).await? {
-        Some(update_id) => update_id,
-        None => {
+        ScanEnd::Found(update_id) => update_id,
+        ScanEnd::NotThere | ScanEnd::Unsure => {
             return Err(LedgerError::transient(format!(
                 "SubmitAndWaitForTransaction: command id {:?} was already submitted (DUPLICATE_COMMAND), but its \
                  successful completion is not among the completions up to offset {end}; it may still be in flight",
@@ -191,9 +203,9 @@ pub async fn find_update_id(
     user_id: &str,
     act_as: &[String],
     scan: &CompletionScan,
-) -> Result<Option<String>, LedgerError> {
+) -> Result<ScanEnd, LedgerError> {
     if !scan.has_range() {
-        return Ok(None);
+        return Ok(ScanEnd::NotThere);
     }
     let request = rpc.request(
         CompletionStreamRequest {
@@ -212,11 +224,11 @@ pub async fn find_update_id(
         let message = match rpc.next("CompletionStream", &mut stream, idle).await? {
             Next::Message(message) => message,
             // Idle: caught up without passing the end (a participant that sends no checkpoints).
-            Next::End | Next::Idle => return Ok(None),
+            Next::End | Next::Idle => return Ok(ScanEnd::Unsure),
         };
         match scan.observe(&message) {
-            ScanStep::Found(update_id) => return Ok(Some(update_id)),
-            ScanStep::Passed => return Ok(None),
+            ScanStep::Found(update_id) => return Ok(ScanEnd::Found(update_id)),
+            ScanStep::Passed => return Ok(ScanEnd::NotThere),
             ScanStep::Continue => {}
         }
     }

@@ -1,25 +1,25 @@
 //! The egress the observer publishes for a ledger transaction it did not cause ("An Event Occurs"), and for the
 //! start-up sweep of active contracts.
 
-use ledger_port::{ActiveContract, CreatedEvent, Event, Transaction};
+use ledger_port::{ActiveContract, Event, Transaction};
 use message_schema::egress::{EgressMessage, EventParameter, LedgerInfo};
 use message_schema::properties::{flatten, render};
 use message_schema::value::LedgerValue;
 
-use crate::contract_index::{ContractIndex, linear_id_of_payload};
+use crate::contract_index::{ContractIndex, IndexedContract, linear_id_of_payload};
 use crate::mapping::WorkflowMapping;
 
 /// Egress for one transaction, in event order: for each exercise on a mapped template an EventMessage and the
 /// lineage's ContractMessage after it; for each create that starts a lineage a ContractMessage with
 /// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts);
-/// `consumed` holds the created events of contracts the transaction archived that the index no longer has (see
+/// `consumed` holds contracts the transaction archived that the index no longer has (see
 /// [`archives_unknown_contract`]).
 pub fn transaction_egress(
     info: &LedgerInfo,
     mapping: &WorkflowMapping,
     index: &ContractIndex,
     tx: &Transaction,
-    consumed: &[CreatedEvent],
+    consumed: &[IndexedContract],
 ) -> Vec<EgressMessage> {
     let mut out = Vec::new();
     let mut continued = Vec::new();
@@ -36,14 +36,8 @@ pub fn transaction_egress(
                     .or_else(|| {
                         consumed
                             .iter()
-                            .find(|c| c.contract_id == exercised.contract_id)
-                            .and_then(|c| {
-                                crate::contract_index::IndexedContract::of_created(
-                                    c,
-                                    mapping,
-                                    index.stakeholder_rule(),
-                                )
-                            })
+                            .find(|c| *c.contract_id == *exercised.contract_id)
+                            .cloned()
                     });
                 let prior = prior.as_ref();
                 let successor = tx.events.iter().skip(position + 1).find_map(|e| match e {

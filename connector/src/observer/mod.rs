@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 pub use egress::{archives_unknown_contract, sweep_egress, transaction_egress};
 
 use crate::config::{Config, ObserveMode};
+use crate::contract_index::IndexedContract;
 use crate::encoded_egress::EncodedEgress;
 use crate::gateway::health::Health;
 use crate::metrics_names;
@@ -200,19 +201,38 @@ impl Observer {
         }
     }
 
-    /// The created events of contracts `tx` archived that the index no longer knows (the gateway's own archive, which
-    /// the processor applied when it committed it), asked of the ledger only when there are any.
-    async fn consumed_unknown_to_index(
-        &self,
-        tx: &Transaction,
-    ) -> Result<Vec<ledger_port::CreatedEvent>, String> {
-        let unknown = {
+    /// The contracts `tx` archived that the index no longer knows (the gateway's own archive, which the processor
+    /// applied when it committed it): from the processor's memory of its recent actions, else, on the embedded
+    /// ledger only, from the ledger (a hash lookup). A Daml participant is never asked here: that would be a scan of
+    /// completions for every archive. Not finding them publishes the transaction without those messages.
+    async fn consumed_unknown_to_index(&self, tx: &Transaction) -> Vec<IndexedContract> {
+        let unknown: Vec<String> = {
             let index = self.processor.index();
             let guard = index.read().unwrap_or_else(|e| e.into_inner());
-            archives_unknown_contract(self.processor.mapping(), &guard, tx)
+            if !archives_unknown_contract(self.processor.mapping(), &guard, tx) {
+                return Vec::new();
+            }
+            tx.events
+                .iter()
+                .filter_map(|e| match e {
+                    ledger_port::Event::Exercised(x)
+                        if x.consuming && guard.linear_id_of(&x.contract_id).is_none() =>
+                    {
+                        Some(x.contract_id.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
         };
-        if !unknown || tx.command_id.is_empty() {
-            return Ok(Vec::new());
+        let remembered: Vec<IndexedContract> = unknown
+            .iter()
+            .filter_map(|id| self.processor.recently_consumed(id))
+            .collect();
+        if remembered.len() == unknown.len()
+            || tx.command_id.is_empty()
+            || self.processor.ledger().ledger_type() != "embedded"
+        {
+            return remembered;
         }
         let acting: Vec<String> = tx
             .events
@@ -222,17 +242,29 @@ impl Observer {
                 _ => None,
             })
             .unwrap_or_default();
+        let filter = self.processor.update_filter();
         match self
             .processor
             .ledger()
-            .committed_command(&tx.command_id, &acting, &self.processor.update_filter())
+            .committed_command(&tx.command_id, &acting, &filter)
             .await
         {
-            Ok(found) => Ok(found.map(|c| c.consumed).unwrap_or_default()),
-            Err(e) => Err(format!(
-                "cannot read the contract transaction {} archived: {e}",
-                tx.update_id
-            )),
+            Ok(Some(found)) => found
+                .consumed
+                .iter()
+                .filter_map(|created| {
+                    IndexedContract::of_created(
+                        created,
+                        self.processor.mapping(),
+                        self.processor.stakeholder_rule(),
+                    )
+                })
+                .collect(),
+            Ok(None) => remembered,
+            Err(e) => {
+                tracing::warn!(update_id = %tx.update_id, error = %e.message, "the contract a transaction archived could not be read back; it is published without it");
+                remembered
+            }
         }
     }
 
@@ -249,7 +281,7 @@ impl Observer {
         for tx in batch {
             let own = tx.command_id.starts_with(COMMAND_ID_PREFIX);
             let messages = if !own || self.mode == ObserveMode::All {
-                let consumed = self.consumed_unknown_to_index(tx).await?;
+                let consumed = self.consumed_unknown_to_index(tx).await;
                 let guard = index.read().unwrap_or_else(|e| e.into_inner());
                 transaction_egress(&info, &mapping, &guard, tx, &consumed)
             } else {

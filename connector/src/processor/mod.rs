@@ -14,6 +14,7 @@ mod committed_before;
 mod failure;
 mod in_flight;
 mod poisoned;
+mod recently_consumed;
 mod request_ids;
 mod retry;
 mod transaction_egress;
@@ -40,6 +41,7 @@ use uuid::Uuid;
 
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
 pub use poisoned::panic_message;
+pub use recently_consumed::RecentlyConsumed;
 pub use request_ids::{COMMAND_ID_PREFIX, command_id_for, linear_id_for};
 pub use retry::backoff;
 pub use transaction_egress::{ActionRequest, action_egress, create_egress};
@@ -255,6 +257,8 @@ pub struct Processor {
     /// index, and applying it again (a redelivered request's original, returned by deduplication) would bring back
     /// a lineage archived since.
     index_loaded_at: AtomicI64,
+    /// The contracts recent actions exercised, for the observer ([`Processor::recently_consumed`]).
+    recently_consumed: RecentlyConsumed,
 }
 
 enum Stop {
@@ -294,6 +298,7 @@ impl Processor {
             failure_pending_flush: AtomicBool::new(false),
             in_flight: InFlight::default(),
             index_loaded_at: AtomicI64::new(0),
+            recently_consumed: RecentlyConsumed::default(),
         }
     }
 
@@ -312,6 +317,17 @@ impl Processor {
         *self.index_write() = index;
         self.index_loaded_at.store(acs.offset, Ordering::Release);
         Ok(acs.offset)
+    }
+
+    /// Which parties the index counts as a contract's stakeholders.
+    pub fn stakeholder_rule(&self) -> StakeholderRule {
+        self.stakeholder_rule
+    }
+
+    /// The contract with this id as it was when a recent action of this gateway exercised it (the observer names
+    /// the gateway's own archives with it; see `recently_consumed.rs`).
+    pub fn recently_consumed(&self, contract_id: &str) -> Option<IndexedContract> {
+        self.recently_consumed.get(contract_id)
     }
 
     /// The filter matching every mapped template, as the acting party.
@@ -833,6 +849,9 @@ impl Processor {
         );
         match self.sequence(submission).await {
             Ok(pending) => {
+                if let CommittedEgress::Action { prior, .. } = &egress {
+                    self.recently_consumed.remember(prior);
+                }
                 if pending.transaction().offset > self.index_loaded_at.load(Ordering::Acquire) {
                     self.index_write()
                         .apply(pending.transaction(), &self.mapping);

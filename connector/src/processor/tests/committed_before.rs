@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicUsize;
 use ledger_port::{ActiveContracts, CommittedCommand, UpdateStream};
 
 use super::*;
+use crate::contract_index::IndexedContract;
 
 /// The embedded ledger seen as a remote one: counts the `committed_command` questions and can forget the consumed
 /// contracts (a pruned participant) or fail to answer.
@@ -218,21 +219,34 @@ async fn a_pruned_prior_state_leaves_out_only_the_contract_message() {
 }
 
 #[tokio::test]
-async fn a_ledger_that_cannot_answer_halts_instead_of_recording_4040() {
+async fn a_ledger_that_cannot_answer_gets_5030_not_a_recorded_4040() {
     let (ledger, _) = archived_by_x1().await;
     let mut remote = Remote::over(ledger);
     remote.unavailable = true;
+    let remote = Arc::new(remote);
     let store = Arc::new(MemoryOutcomeStore::new());
     let (mapping, _) = compiled();
-    let processor = Processor::new(Arc::new(remote), mapping, store.clone(), settings());
+    let processor = Processor::new(remote.clone(), mapping, store.clone(), settings());
     processor.load_index().await.expect("index");
     let p = processor.process_from(&cancel_x1(), &REDELIVERED).await;
     assert!(
-        matches!(p.disposition, Disposition::Halted { .. }),
+        matches!(p.disposition, Disposition::Exhausted { .. }),
         "{:?}",
         p.disposition
     );
-    assert!(p.egress.is_empty());
+    let failure = &json_of(&p)[0];
+    assert_eq!(error_code(failure), 5030, "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .contains("could not determine whether command"),
+        "{failure}"
+    );
+    assert_eq!(
+        remote.asked.load(Ordering::SeqCst),
+        3,
+        "retried like any ledger call"
+    );
     assert_eq!(store.count().expect("count"), 0, "nothing recorded");
 }
 
@@ -285,7 +299,20 @@ async fn the_observer_names_an_own_archive_from_the_consumed_contract() {
         .await
         .expect("asked")
         .expect("committed")
-        .consumed;
+        .consumed
+        .iter()
+        .filter_map(|c| IndexedContract::of_created(c, &mapping, f.processor.stakeholder_rule()))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        consumed.len(),
+        1,
+        "the ledger gives the archived contract back"
+    );
+    let remembered = f
+        .processor
+        .recently_consumed(&consumed[0].contract_id)
+        .expect("the processor remembers the contract its own action exercised");
+    assert_eq!(remembered.payload, consumed[0].payload);
     let index = f.processor.index();
     let index = index.read().expect("index");
     assert!(crate::observer::archives_unknown_contract(
