@@ -1,9 +1,12 @@
 //! From a ledger error to the Failure a client gets: stable code, a sentence to act on, the ledger's error id.
 
 use ledger_port::{LedgerError, RejectionReason};
-use message_schema::egress::FailureDetails;
+use message_schema::egress::{EgressMessage, FailureDetails, UpdateMessageName};
 use message_schema::error_code::ErrorCode;
 
+use uuid::Uuid;
+
+use super::Processor;
 use crate::mapping::MappingError;
 
 /// The Failure details for a ledger rejection of a command on an `exercise` (true) or a create (false).
@@ -64,5 +67,17 @@ pub fn unavailable_failure(error: &LedgerError, attempts: u32) -> FailureDetails
         ),
         field: None,
         ledger_error: error.ledger_error.clone(),
+    }
+}
+
+impl Processor {
+    pub(in crate::processor) fn request_failure(
+        &self,
+        request_id: &str,
+        name: UpdateMessageName,
+        linear_id: Option<&Uuid>,
+        details: &FailureDetails,
+    ) -> EgressMessage {
+        EgressMessage::request_failure(&self.settings.info, request_id, name, linear_id, details)
     }
 }

@@ -27,6 +27,13 @@ pub fn command_id_for(request_id: &str) -> String {
     )
 }
 
+/// A stable origin for the message id of a Failure that has no requestId.
+pub fn body_digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    message_schema::ids::lower_hex(&digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

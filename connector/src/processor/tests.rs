@@ -10,6 +10,13 @@ use super::*;
 use crate::config::Config;
 use crate::mapping::template_catalog;
 use crate::outcome_store::{MemoryOutcomeStore, StoreError};
+use indexmap::IndexMap;
+use ledger_port::{Command, LedgerError, Submission, Transaction, UpdateFilter};
+use message_schema::egress::LedgerInfo;
+use message_schema::limits::Limits;
+
+use crate::config::RetryConfig;
+use message_schema::value::{LedgerValue, Record};
 
 const CONFIG: &str = r#"
 party: Operator

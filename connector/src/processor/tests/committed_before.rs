@@ -2,7 +2,7 @@
 //! of the command answers it with the original egress, never a false 4040, and a ledger that is costly to ask is
 //! asked only for redelivered messages.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ledger_port::{ActiveContracts, CommittedCommand, UpdateStream};
 

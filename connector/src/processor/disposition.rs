@@ -1,0 +1,114 @@
+//! What processing one message decided: the disposition the transport acts on (publish and ack, dead-letter,
+//! stop), the processed result, and a request between its two phases (staged).
+
+use super::committed_egress::CommittedEgress;
+use super::in_flight::InFlightGuard;
+use crate::encoded_egress::EncodedEgress;
+use crate::request_faults::RequestFaultKind;
+use ledger_port::PendingCommit;
+
+/// What the caller must do with the original message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Processed; its outcome (success or Failure) is recorded. Publish the egress, then ack.
+    Completed,
+    /// Already processed before: the recorded egress is returned. Publish it again (same message ids), then ack.
+    Replayed,
+    /// Not a valid request: publish its Failure, dead-letter the original, ack.
+    Malformed { code: u16, reason: String },
+    /// The ledger stayed unavailable: publish Failure 5030, dead-letter the original, ack. Not recorded, so the
+    /// original can be re-sent unchanged once the ledger is back.
+    Exhausted { reason: String },
+    /// The gateway cannot work (authentication fault, outcome store failure): publish nothing, do not ack, stop.
+    Halted { reason: String },
+    /// Processing it failed inside the gateway (a panic), or it kept ending the session: publish Failure 5000,
+    /// dead-letter the original with code 5000, ack. Not recorded, so it can be re-sent once the fault is fixed.
+    Poisoned { reason: String },
+    /// An injected test fault: publish nothing, do not ack, end the broker session as a lost connection would.
+    Abandoned { reason: String },
+    /// The gateway's own storage failed (its state store, or the journal of its in-process ledger — a full disk):
+    /// nothing more can be made durable. Publish nothing, do not ack; the gateway stops and exits.
+    StorageFailed { reason: String },
+}
+
+/// One processed message.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub request_id: Option<String>,
+    /// The ingress messageName, or `Malformed` when it could not be read.
+    pub message_name: &'static str,
+    pub egress: Vec<EncodedEgress>,
+    pub disposition: Disposition,
+}
+
+/// A request after [`Processor::begin`]: either its outcome is already known, or its ledger command is sequenced and
+/// [`Processor::finish`] completes it once the transaction is durable.
+#[derive(Debug)]
+pub struct Staged {
+    pub(in crate::processor) request_id: Option<String>,
+    pub(in crate::processor) message_name: &'static str,
+    pub(in crate::processor) step: Step,
+}
+
+pub(in crate::processor) enum Step {
+    /// Known in phase 1: a replay, a Failure (recorded already), a read, a malformed message, exhaustion, a halt.
+    Done(Vec<EncodedEgress>, Disposition),
+    /// Sequenced; the outcome is built and recorded once the transaction is durable. The guard keeps a second copy
+    /// of the request waiting until then.
+    Committing(Box<Commit>, InFlightGuard),
+}
+
+/// A sequenced command and how to build its egress once it is committed.
+pub(in crate::processor) struct Commit {
+    pub(in crate::processor) pending: PendingCommit,
+    pub(in crate::processor) egress: CommittedEgress,
+    /// An injected test fault once the transaction is committed: panic, or abort the process.
+    pub(in crate::processor) after_commit: Option<RequestFaultKind>,
+}
+
+impl Staged {
+    /// The request's id, when one could be read.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Why processing must halt, when phase 1 already knows it must.
+    pub fn halted(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::Halted { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why the gateway's storage failed, when phase 1 already knows it did.
+    pub fn storage_failed(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::StorageFailed { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Why the broker session must end, when phase 1 already knows it must (an injected fault).
+    pub fn abandoned(&self) -> Option<&str> {
+        match &self.step {
+            Step::Done(_, Disposition::Abandoned { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Done(egress, disposition) => f
+                .debug_struct("Done")
+                .field("egress", &egress.len())
+                .field("disposition", disposition)
+                .finish(),
+            Step::Committing(commit, _) => f
+                .debug_struct("Committing")
+                .field("pending", &commit.pending)
+                .finish(),
+        }
+    }
+}

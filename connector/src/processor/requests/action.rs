@@ -1,0 +1,100 @@
+//! The action room: a `CreateContractActionRequest` mapped onto a choice of its lineage's current contract — the
+//! lineage lookup (asking the ledger first when it may have been archived by this very request), the function, the
+//! choice argument, the submission — and handed to the submit room.
+
+use ledger_port::{Command, Submission};
+use message_schema::egress::UpdateMessageName;
+use message_schema::ingress::CreateContractActionRequest;
+use message_schema::parse::quoted;
+use message_schema::value::LedgerValue;
+use uuid::Uuid;
+
+use crate::mapping::MappingError;
+use crate::processor::{
+    CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
+};
+
+impl Processor {
+    /// An exercise on the lineage's current contract. A lineage missing from the index may have been archived by
+    /// this very request before a crash lost its answer: with `ask_ledger`, the ledger is asked first
+    /// ([`Processor::committed_before`]).
+    pub(in crate::processor) async fn action(
+        &self,
+        request: &CreateContractActionRequest,
+        party: String,
+        ask_ledger: bool,
+    ) -> Result<Decision, Stop> {
+        let name = UpdateMessageName::CreateContractActionUpdate;
+        let linear_id = request.contract_ledger_identifier;
+        let fail = |e: MappingError| {
+            Ok(Decision::Egress(vec![self.request_failure(
+                &request.request_id,
+                name,
+                Some(&linear_id),
+                &mapping_failure(&e),
+            )]))
+        };
+        let Some(prior) = self.index_read().get(&linear_id).cloned() else {
+            if ask_ledger && let Some(messages) = self.committed_before(request, &party).await? {
+                return Ok(Decision::Egress(messages));
+            }
+            return fail(no_active_contract(&linear_id));
+        };
+        let Some(workflow) = self.mapping.workflow_for_template(&prior.template_id) else {
+            return fail(no_active_contract(&linear_id));
+        };
+        let Some(function) = workflow.functions.get(&request.workflow_function_name) else {
+            let names: Vec<&str> = workflow.functions.keys().map(String::as_str).collect();
+            return fail(MappingError::not_found(
+                "workflowFunctionName",
+                format!(
+                    "workflowFunctionName: unknown function {} for workflow {:?} (expected one of: {})",
+                    quoted(&request.workflow_function_name),
+                    workflow.name,
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ));
+        };
+        let mut argument = match function.choice_argument(&request.parameters) {
+            Ok(a) => a,
+            Err(e) => return fail(e),
+        };
+        self.resolve_contract_ids(&mut argument);
+        let submission = Submission {
+            command_id: command_id_for(&request.request_id),
+            act_as: vec![party.clone()],
+            command: Command::Exercise {
+                template_id: (*prior.template_id).clone(),
+                contract_id: prior.contract_id.to_string(),
+                choice: function.choice.clone(),
+                argument: LedgerValue::Record(argument),
+            },
+        };
+        self.sequence_request(
+            submission,
+            &request.request_id,
+            name,
+            &linear_id,
+            true,
+            CommittedEgress::Action {
+                function_name: request.workflow_function_name.clone(),
+                parameters: request.parameters.clone(),
+                linear_id_field: workflow.linear_id_field.clone(),
+                prior,
+                party,
+            },
+        )
+        .await
+    }
+}
+
+pub(in crate::processor) fn no_active_contract(linear_id: &Uuid) -> MappingError {
+    MappingError::not_found(
+        "contractLedgerIdentifier",
+        format!("contractLedgerIdentifier: no active contract with linear id {linear_id}"),
+    )
+}

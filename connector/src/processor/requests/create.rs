@@ -1,0 +1,84 @@
+//! The create room: a `CreateContractRequest` mapped onto its workflow's template — the lineage check (a linear id
+//! is never taken over), the create arguments, the submission — and handed to the submit room.
+
+use ledger_port::{Command, Submission};
+use message_schema::egress::UpdateMessageName;
+use message_schema::error_code::ErrorCode;
+use message_schema::ingress::CreateContractRequest;
+use message_schema::parse::quoted;
+
+use crate::mapping::MappingError;
+use crate::processor::{
+    CommittedEgress, Decision, Processor, Stop, command_id_for, linear_id_for, mapping_failure,
+};
+
+impl Processor {
+    pub(in crate::processor) async fn create(
+        &self,
+        request: &CreateContractRequest,
+        party: String,
+    ) -> Result<Decision, Stop> {
+        let name = UpdateMessageName::CreateContractUpdate;
+        let fail = |e: MappingError| {
+            Ok(Decision::Egress(vec![self.request_failure(
+                &request.request_id,
+                name,
+                None,
+                &mapping_failure(&e),
+            )]))
+        };
+        let Some(workflow) = self.mapping.workflow(&request.workflow_name) else {
+            return fail(MappingError::not_found(
+                "workflowName",
+                format!(
+                    "workflowName: unknown workflow {} (expected one of: {})",
+                    quoted(&request.workflow_name),
+                    self.mapping.workflow_names().join(", ")
+                ),
+            ));
+        };
+        let linear_id = linear_id_for(&request.request_id);
+        // The same party repeating its create goes on: the ledger's command deduplication answers it.
+        if self
+            .index_read()
+            .get(&linear_id)
+            .is_some_and(|current| !current.parties.is_signatory(&party))
+        {
+            return fail(MappingError {
+                code: ErrorCode::Conflict,
+                field: Some("requestId".to_owned()),
+                message: format!(
+                    "requestId: the linear id it derives ({linear_id}) is already the active lineage of another \
+                     party; use another requestId"
+                ),
+            });
+        }
+        let mut arguments = match workflow.create_arguments(&request.parameters, &linear_id, &party)
+        {
+            Ok(a) => a,
+            Err(e) => return fail(e),
+        };
+        self.resolve_contract_ids(&mut arguments);
+        let submission = Submission {
+            command_id: command_id_for(&request.request_id),
+            act_as: vec![party.clone()],
+            command: Command::Create {
+                template_id: workflow.template.clone(),
+                arguments,
+            },
+        };
+        self.sequence_request(
+            submission,
+            &request.request_id,
+            name,
+            &linear_id,
+            false,
+            CommittedEgress::Create {
+                linear_id,
+                linear_id_field: workflow.linear_id_field.clone(),
+                party,
+            },
+        )
+        .await
+    }
+}

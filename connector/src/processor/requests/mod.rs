@@ -1,0 +1,54 @@
+//! The request rooms, one per request kind, each the same shape: map the request onto the workflow (finding the
+//! lineage an action or read names), build the submission, and say how its committed egress is built; the submit
+//! room (`../submit.rs`) takes it from there. Shared by the rooms: contract-id parameters resolved to current
+//! contracts.
+
+mod action;
+mod contract_ids;
+mod create;
+mod read;
+
+use message_schema::ingress::IngressRequest;
+
+use super::Processor;
+use super::committed_egress::Decision;
+use super::settings::Sender;
+use super::submit::Stop;
+use crate::request_faults::RequestFaultKind;
+
+impl Processor {
+    /// The door to the rooms: who the request acts as (settled before anything is looked up, so a refused request
+    /// learns nothing about workflows, functions or lineages), then the room of its kind; an injected after-commit
+    /// fault is attached to the commit it decided.
+    pub(in crate::processor) async fn decide(
+        &self,
+        request: &IngressRequest,
+        sender: &Sender,
+        fault: Option<RequestFaultKind>,
+    ) -> Result<Decision, Stop> {
+        let decision = match self.acting_party(request.user_chain_identifier(), sender) {
+            Err(refusal) => Ok(Decision::Egress(vec![self.refused(request, &refusal)])),
+            Ok(party) => match request {
+                IngressRequest::Create(r) => self.create(r, party).await,
+                IngressRequest::Action(r) => {
+                    self.action(r, party, self.may_ask_ledger_for_commit(sender.redelivered))
+                        .await
+                }
+                IngressRequest::Read(r) => Ok(Decision::Egress(self.read(r, &party))),
+            },
+        };
+        match (decision, fault) {
+            (
+                Ok(Decision::Committing(mut commit)),
+                Some(
+                    kind
+                    @ (RequestFaultKind::PanicAfterCommit | RequestFaultKind::AbortAfterCommit),
+                ),
+            ) => {
+                commit.after_commit = Some(kind);
+                Ok(Decision::Committing(commit))
+            }
+            (decision, _) => decision,
+        }
+    }
+}

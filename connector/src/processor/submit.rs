@@ -1,0 +1,193 @@
+//! The submit room: a mapped command sequenced on the ledger in queue order, transient faults retried in place with
+//! capped exponential backoff with full jitter, its transaction applied to the index, or the ledger's refusal turned
+//! into the request's Failure.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use ledger_port::{ErrorClass, LedgerError, PendingCommit, Submission};
+use message_schema::egress::{EgressMessage, UpdateMessageName};
+use uuid::Uuid;
+
+use crate::config::RetryConfig;
+use crate::metrics_names;
+use crate::processor::{
+    Commit, CommittedEgress, Decision, Processor, ledger_failure, unavailable_failure,
+};
+
+impl Processor {
+    /// The common tail of a create or an action: sequence the command in queue order and index its transaction, or
+    /// turn the ledger's refusal into the request's Failure (after its Submitted).
+    pub(in crate::processor) async fn sequence_request(
+        &self,
+        submission: Submission,
+        request_id: &str,
+        name: UpdateMessageName,
+        linear_id: &Uuid,
+        on_exercise: bool,
+        egress: CommittedEgress,
+    ) -> Result<Decision, Stop> {
+        let submitted = EgressMessage::update(
+            &self.settings.info,
+            name,
+            request_id,
+            linear_id,
+            message_schema::egress::UpdateStatus::Submitted,
+        );
+        match self.sequence(submission).await {
+            Ok(pending) => {
+                if let CommittedEgress::Action { prior, .. } = &egress {
+                    self.recently_consumed.remember(prior);
+                }
+                if pending.transaction().offset > self.index_loaded_at.load(Ordering::Acquire) {
+                    self.index_write()
+                        .apply(pending.transaction(), &self.mapping);
+                }
+                Ok(Decision::Committing(Box::new(Commit {
+                    pending,
+                    egress,
+                    after_commit: None,
+                })))
+            }
+            Err(failure) => self
+                .submit_failed(failure, request_id, name, linear_id, submitted, on_exercise)
+                .map(Decision::Egress),
+        }
+    }
+
+    pub(in crate::processor) fn submit_failed(
+        &self,
+        failure: SubmitFailure,
+        request_id: &str,
+        name: UpdateMessageName,
+        linear_id: &Uuid,
+        submitted: EgressMessage,
+        on_exercise: bool,
+    ) -> Result<Vec<EgressMessage>, Stop> {
+        match failure {
+            SubmitFailure::Rejected(error) => Ok(vec![
+                submitted,
+                self.request_failure(
+                    request_id,
+                    name,
+                    Some(linear_id),
+                    &ledger_failure(&error, on_exercise),
+                ),
+            ]),
+            SubmitFailure::Exhausted(error, attempts) => {
+                let details = unavailable_failure(&error, attempts);
+                Err(Stop::Exhausted(
+                    details.message.clone(),
+                    vec![self.request_failure(request_id, name, Some(linear_id), &details)],
+                ))
+            }
+            SubmitFailure::Halted(error) if self.is_own_storage_failure(&error) => {
+                Err(Stop::StorageFailed(error.message))
+            }
+            SubmitFailure::Halted(error) => Err(Stop::Halted(error.message)),
+            SubmitFailure::StorageFailed(reason) => Err(Stop::StorageFailed(reason)),
+        }
+    }
+
+    /// Sequences a command, retrying transient faults in place; first makes a recorded Failure durable.
+    pub(in crate::processor) async fn sequence(
+        &self,
+        submission: Submission,
+    ) -> Result<PendingCommit, SubmitFailure> {
+        if self.failure_pending_flush.swap(false, Ordering::AcqRel)
+            && let Err(e) = self.outcomes.flush()
+        {
+            // Still not durable: the next command must try again rather than run ahead of it.
+            self.failure_pending_flush.store(true, Ordering::Release);
+            return Err(SubmitFailure::StorageFailed(e.to_string()));
+        }
+        let max_attempts = self.settings.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.ledger.sequence(submission.clone()).await {
+                Ok(pending) => return Ok(pending),
+                Err(error) => match error.class {
+                    ErrorClass::Permanent => return Err(SubmitFailure::Rejected(error)),
+                    ErrorClass::Configuration => return Err(SubmitFailure::Halted(error)),
+                    ErrorClass::Transient if attempt >= max_attempts => {
+                        return Err(SubmitFailure::Exhausted(error, attempt));
+                    }
+                    ErrorClass::Transient => {
+                        metrics::counter!(metrics_names::LEDGER_RETRIES).increment(1);
+                        tracing::warn!(command_id = %submission.command_id, attempt, error = %error.message, "transient ledger fault; retrying");
+                        tokio::time::sleep(backoff(&self.settings.retry, attempt)).await;
+                        attempt += 1;
+                    }
+                },
+            }
+        }
+    }
+}
+
+pub(in crate::processor) enum Stop {
+    Exhausted(String, Vec<EgressMessage>),
+    Halted(String),
+    StorageFailed(String),
+}
+
+pub(in crate::processor) enum SubmitFailure {
+    Rejected(LedgerError),
+    Exhausted(LedgerError, u32),
+    Halted(LedgerError),
+    StorageFailed(String),
+}
+
+impl Processor {
+    /// Whether a ledger error says the in-process embedded ledger's journal failed (a full disk, an I/O error): the
+    /// gateway's own storage, which a restart with space recovers. A remote participant's failures are not ours.
+    pub(in crate::processor) fn is_own_storage_failure(&self, error: &LedgerError) -> bool {
+        self.ledger.ledger_type() == "embedded"
+            && error.ledger_error.as_deref() == Some(JOURNAL_FAILED)
+    }
+}
+
+/// The embedded ledger's error id once its journal failed (it stops until restarted).
+pub(in crate::processor) const JOURNAL_FAILED: &str = "JOURNAL_FAILED";
+
+/// The delay before retry number `attempt` (1 = the first retry): a random duration up to
+/// `min(max, initial * 2^(attempt-1))`, never below a tenth of that cap so retries do not hammer the ledger.
+pub fn backoff(config: &RetryConfig, attempt: u32) -> Duration {
+    let cap = config
+        .initial_backoff_ms
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(32))
+        .min(config.max_backoff_ms);
+    let floor = cap / 10;
+    let jittered = floor + (rand::random::<u64>() % (cap - floor + 1));
+    Duration::from_millis(jittered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let config = RetryConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1_000,
+        };
+        for _ in 0..200 {
+            let first = backoff(&config, 1);
+            assert!(
+                first >= Duration::from_millis(10) && first <= Duration::from_millis(100),
+                "{first:?}"
+            );
+            let third = backoff(&config, 3);
+            assert!(
+                third >= Duration::from_millis(40) && third <= Duration::from_millis(400),
+                "{third:?}"
+            );
+            let late = backoff(&config, 40);
+            assert!(
+                late >= Duration::from_millis(100) && late <= Duration::from_millis(1_000),
+                "{late:?}"
+            );
+        }
+    }
+}
