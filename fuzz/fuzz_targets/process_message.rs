@@ -222,8 +222,9 @@ fn substitute(raw: &[u8], creates: &[String]) -> Vec<u8> {
 fn check_egress(body: &[u8], processed: &Processed) {
     if let Disposition::Malformed { code, .. } = &processed.disposition {
         assert!(
-            ERROR_CODES.contains(&u64::from(*code)),
-            "Malformed with undocumented code {code}"
+            ERROR_CODES.contains(&u64::from(code.code())),
+            "Malformed with undocumented code {}",
+            code.code()
         );
     }
     assert!(

@@ -10,8 +10,8 @@ use amqp_transport::{ConfirmOutcome, DeliveryAcker, PendingConfirm};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::channel_order::place_in_order;
 use super::health::Health;
-use super::in_order::place_in_order;
 use super::session::SessionEnd;
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore};

@@ -2,11 +2,11 @@
 //! HTTP surface and the ledger observer, and drains cleanly on SIGTERM/SIGINT.
 
 mod acks;
+mod channel_order;
 mod compaction_floor;
+mod contract_sequencer;
 pub mod health;
-mod in_order;
 mod ledger_gate;
-mod ordering;
 mod outcome_sweeper;
 mod reply_copies;
 mod session;
@@ -26,9 +26,9 @@ use crate::ledger_factory::EmbeddedStorage;
 use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
+pub use contract_sequencer::{KeyedSequencer, ordering_key};
 use health::Health;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
-pub use ordering::{KeyedSequencer, ordering_key};
 use reply_copies::ReplyCopies;
 use session::{SessionContext, SessionEnd, run_session};
 

@@ -36,14 +36,16 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::acks::{Published, Settle, Settler, Work, settle_in_order};
+use super::channel_order::place_in_order;
+use super::contract_sequencer::{KeyedSequencer, TurnGuard};
 use super::health::Health;
-use super::in_order::place_in_order;
-use super::ordering::{KeyedSequencer, TurnGuard};
 use super::reply_copies::ReplyCopies;
 use crate::config::Ordering;
 use crate::encoded_egress::EncodedEgress;
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore, delivery_key};
+use message_schema::error_code::ErrorCode;
+
 use crate::processor::{Disposition, Processed, Processor, Sender, Staged, panic_message};
 
 /// Why a session ended.
@@ -422,7 +424,7 @@ async fn dispatch(
         Ordering::PerContract => {
             // The processor refuses an oversized body without reading it; so does the ordering.
             let key = if delivery.body.len() <= ctx.processor.limits().max_message_bytes {
-                super::ordering::ordering_key(&delivery.body)
+                super::contract_sequencer::ordering_key(&delivery.body)
             } else {
                 None
             };
@@ -482,8 +484,12 @@ async fn publish_outcome(
         Disposition::Completed => ("completed", None),
         Disposition::Replayed => ("replayed", None),
         Disposition::Malformed { code, reason } => ("malformed", Some((*code, reason.clone()))),
-        Disposition::Exhausted { reason } => ("exhausted", Some((5030, reason.clone()))),
-        Disposition::Poisoned { reason } => ("poisoned", Some((5000, reason.clone()))),
+        Disposition::Exhausted { reason } => {
+            ("exhausted", Some((ErrorCode::Unavailable, reason.clone())))
+        }
+        Disposition::Poisoned { reason } => {
+            ("poisoned", Some((ErrorCode::Internal, reason.clone())))
+        }
         Disposition::Halted { reason } => {
             tracing::error!(%reason, "processing halted; consumption pauses and the delivery will be redelivered");
             return Work::Halted(reason.clone());
@@ -536,7 +542,12 @@ async fn publish_outcome(
         if too_large_to_copy {
             settle = Settle::RejectToDeadLetters;
         } else {
-            messages.push(dead_letter_message(&ctx.settings, delivery, code, &reason));
+            messages.push(dead_letter_message(
+                &ctx.settings,
+                delivery,
+                code.code(),
+                &reason,
+            ));
         }
         dead_lettered = Some(outcome);
     }

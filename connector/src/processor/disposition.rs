@@ -1,6 +1,8 @@
 //! What processing one message decided: the disposition the transport acts on (publish and ack, dead-letter,
 //! stop), the processed result, and a request between its two phases (staged).
 
+use message_schema::error_code::ErrorCode;
+
 use super::committed_egress::CommittedEgress;
 use super::in_flight::InFlightGuard;
 use crate::encoded_egress::EncodedEgress;
@@ -15,7 +17,7 @@ pub enum Disposition {
     /// Already processed before: the recorded egress is returned. Publish it again (same message ids), then ack.
     Replayed,
     /// Not a valid request: publish its Failure, dead-letter the original, ack.
-    Malformed { code: u16, reason: String },
+    Malformed { code: ErrorCode, reason: String },
     /// The ledger stayed unavailable: publish Failure 5030, dead-letter the original, ack. Not recorded, so the
     /// original can be re-sent unchanged once the ledger is back.
     Exhausted { reason: String },

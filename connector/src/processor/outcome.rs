@@ -25,7 +25,7 @@ impl Processor {
             step: Step::Done(
                 vec![EncodedEgress::encode(&message, &origin, 0)],
                 Disposition::Malformed {
-                    code: error.code.code(),
+                    code: error.code,
                     reason: error.message.clone(),
                 },
             ),

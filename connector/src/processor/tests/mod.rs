@@ -13,6 +13,7 @@ use crate::outcome_store::{MemoryOutcomeStore, StoreError};
 use indexmap::IndexMap;
 use ledger_port::{Command, LedgerError, Submission, Transaction, UpdateFilter};
 use message_schema::egress::LedgerInfo;
+use message_schema::error_code::ErrorCode;
 use message_schema::limits::Limits;
 
 use crate::config::RetryConfig;
@@ -451,7 +452,10 @@ async fn malformed_messages_are_dead_lettered_not_recorded() {
     let p = f.processor.process(b"{not json").await;
     assert!(matches!(
         p.disposition,
-        Disposition::Malformed { code: 4000, .. }
+        Disposition::Malformed {
+            code: ErrorCode::BadRequest,
+            ..
+        }
     ));
     assert_eq!(p.egress.len(), 1);
     assert_eq!(p.egress[0].routing_key, "Failure");
