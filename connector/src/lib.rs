@@ -20,5 +20,6 @@ pub mod metrics_names;
 pub mod observer;
 pub mod outcome_store;
 pub mod processor;
+pub mod reconnect;
 pub mod request_faults;
 pub mod shutdown_signal;

@@ -26,6 +26,8 @@ use crate::ledger_factory::EmbeddedStorage;
 use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
+use crate::reconnect::reconnect_delay;
+pub use crate::reconnect::until_stopped;
 pub use contract_sequencer::{KeyedSequencer, ordering_key};
 use health::Health;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
@@ -68,21 +70,6 @@ async fn stop_on_storage_failure(
     tokio::time::sleep(STORAGE_FAILURE_GRACE).await;
     http_task.abort();
     StorageFailure(reason).into()
-}
-
-/// Resolves once `shutdown` turns true (the borrow guard is dropped inside, so callers stay `Send`).
-pub async fn until_stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
-}
-
-/// The delay before reconnect attempt `attempt` (1-based): capped exponential backoff with jitter.
-fn reconnect_delay(attempt: u32) -> Duration {
-    let retry = crate::config::RetryConfig {
-        max_attempts: u32::MAX,
-        initial_backoff_ms: 200,
-        max_backoff_ms: 10_000,
-    };
-    crate::processor::backoff(&retry, attempt)
 }
 
 /// A config summary for `/status` and the start-up log: no secrets (the AMQP password is masked, the Daml URL has

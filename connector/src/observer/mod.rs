@@ -132,14 +132,9 @@ impl Observer {
                     attempt = attempt.saturating_add(1);
                     tracing::warn!(error = %e, attempt, "observer interrupted; resuming from its checkpoint");
                     self.health.record_error(format!("observer: {e}"));
-                    let retry = crate::config::RetryConfig {
-                        max_attempts: u32::MAX,
-                        initial_backoff_ms: 200,
-                        max_backoff_ms: 10_000,
-                    };
                     tokio::select! {
-                        _ = tokio::time::sleep(crate::processor::backoff(&retry, attempt)) => {}
-                        _ = crate::gateway::until_stopped(&mut shutdown) => return,
+                        _ = tokio::time::sleep(crate::reconnect::reconnect_delay(attempt)) => {}
+                        _ = crate::reconnect::until_stopped(&mut shutdown) => return,
                     }
                 }
             }
@@ -178,7 +173,7 @@ impl Observer {
         loop {
             let first = tokio::select! {
                 biased;
-                _ = crate::gateway::until_stopped(&mut *shutdown) => {
+                _ = crate::reconnect::until_stopped(&mut *shutdown) => {
                     let _ = session.close().await;
                     return Ok(());
                 }
