@@ -13,7 +13,7 @@ use crate::mapping::WorkflowMapping;
 /// lineage's ContractMessage after it; for each create that starts a lineage a ContractMessage with
 /// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts);
 /// `consumed` holds contracts the transaction archived that the index no longer has (see
-/// [`archives_unknown_contract`]).
+/// [`unknown_archived_contracts`]).
 pub fn transaction_egress(
     info: &LedgerInfo,
     mapping: &WorkflowMapping,
@@ -141,25 +141,31 @@ pub fn transaction_egress(
     out
 }
 
-/// Whether `tx` archives a mapped contract the index does not know, with no successor to name its lineage: the
-/// gateway's own archive seen after the processor already dropped the lineage (or after a restart), whose Event and
-/// last state only the contract's created event can give.
-pub fn archives_unknown_contract(
+/// The contracts `tx` archives on mapped templates that the index does not know, with no successor to name their
+/// lineage: the gateway's own archive seen after the processor already dropped the lineage (or after a restart),
+/// whose Event and last state only the contract's created event can give.
+pub fn unknown_archived_contracts<'t>(
     mapping: &WorkflowMapping,
     index: &ContractIndex,
-    tx: &Transaction,
-) -> bool {
-    tx.events.iter().enumerate().any(|(position, event)| {
-        let Event::Exercised(exercised) = event else {
-            return false;
-        };
-        exercised.consuming
-            && mapping.workflow_for_template(&exercised.template_id).is_some()
-            && index.linear_id_of(&exercised.contract_id).is_none()
-            && !tx.events.iter().skip(position + 1).any(|e| {
-                matches!(e, Event::Created(c) if mapping.workflow_for_template(&c.template_id).is_some())
-            })
-    })
+    tx: &'t Transaction,
+) -> Vec<&'t str> {
+    tx.events
+        .iter()
+        .enumerate()
+        .filter_map(|(position, event)| match event {
+            Event::Exercised(exercised)
+                if exercised.consuming
+                    && mapping.workflow_for_template(&exercised.template_id).is_some()
+                    && index.linear_id_of(&exercised.contract_id).is_none()
+                    && !tx.events.iter().skip(position + 1).any(|e| {
+                        matches!(e, Event::Created(c) if mapping.workflow_for_template(&c.template_id).is_some())
+                    }) =>
+            {
+                Some(exercised.contract_id.as_str())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// A ContractMessage (`isNewContract: false`) for an active contract found by the start-up sweep.

@@ -25,7 +25,7 @@ use ledger_port::{LedgerError, Transaction};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use egress::{archives_unknown_contract, sweep_egress, transaction_egress};
+pub use egress::{sweep_egress, transaction_egress, unknown_archived_contracts};
 
 use crate::config::{Config, ObserveMode};
 use crate::contract_index::IndexedContract;
@@ -201,24 +201,14 @@ impl Observer {
     /// ledger only, from the ledger (a hash lookup). A Daml participant is never asked here: that would be a scan of
     /// completions for every archive. Not finding them publishes the transaction without those messages.
     async fn consumed_unknown_to_index(&self, tx: &Transaction) -> Vec<IndexedContract> {
-        let unknown: Vec<String> = {
+        let unknown = {
             let index = self.processor.index();
             let guard = index.read().unwrap_or_else(|e| e.into_inner());
-            if !archives_unknown_contract(self.processor.mapping(), &guard, tx) {
-                return Vec::new();
-            }
-            tx.events
-                .iter()
-                .filter_map(|e| match e {
-                    ledger_port::Event::Exercised(x)
-                        if x.consuming && guard.linear_id_of(&x.contract_id).is_none() =>
-                    {
-                        Some(x.contract_id.clone())
-                    }
-                    _ => None,
-                })
-                .collect()
+            unknown_archived_contracts(self.processor.mapping(), &guard, tx)
         };
+        if unknown.is_empty() {
+            return Vec::new();
+        }
         let remembered: Vec<IndexedContract> = unknown
             .iter()
             .filter_map(|id| self.processor.recently_consumed(id))

@@ -15,11 +15,8 @@ use ledger_port::{CommittedCommand, ErrorClass, Event, LedgerError};
 use message_schema::egress::{EgressMessage, UpdateMessageName};
 use message_schema::ingress::CreateContractActionRequest;
 
-use super::{
-    ActionRequest, Processor, Stop, action_egress, backoff, command_id_for, unavailable_failure,
-};
+use super::{ActionRequest, Processor, Stop, action_egress, command_id_for, unavailable_failure};
 use crate::contract_index::IndexedContract;
-use crate::metrics_names;
 
 impl Processor {
     /// Whether a missing lineage is worth asking the ledger about for this delivery.
@@ -37,52 +34,44 @@ impl Processor {
         let command_id = command_id_for(&request.request_id);
         let filter = self.update_filter();
         let acting = [party.to_owned()];
-        let max_attempts = self.settings.retry.max_attempts.max(1);
-        let mut attempt = 1;
-        let found = loop {
-            match self
-                .ledger
-                .committed_command(&command_id, &acting, &filter)
-                .await
-            {
-                Ok(found) => break found,
-                Err(error) if error.class == ErrorClass::Configuration => {
-                    return Err(Stop::Halted(format!(
-                        "could not ask the ledger whether command {command_id} already committed: {}",
-                        error.message
-                    )));
-                }
-                Err(error) if error.class == ErrorClass::Transient && attempt < max_attempts => {
-                    metrics::counter!(metrics_names::LEDGER_RETRIES).increment(1);
-                    tokio::time::sleep(backoff(&self.settings.retry, attempt)).await;
-                    attempt += 1;
-                }
-                // Not knowing must never become a 4040 recorded for a request that may have committed (a pruned
-                // participant cannot say, an outage may not end soon): answer 5030, which is not recorded, and
-                // dead-letter the original so it can be re-sent once the ledger can answer.
-                Err(error) => {
-                    let unknown = LedgerError::transient(format!(
-                        "could not determine whether command {command_id} already committed: {}",
-                        error.message
-                    ));
-                    let details = unavailable_failure(&unknown, attempt);
-                    return Err(Stop::Exhausted(
-                        details.message.clone(),
-                        vec![self.request_failure(
-                            &request.request_id,
-                            UpdateMessageName::CreateContractActionUpdate,
-                            Some(&request.contract_ledger_identifier),
-                            &details,
-                        )],
-                    ));
-                }
+        let asked = self
+            .with_retries(&command_id, || {
+                self.ledger.committed_command(&command_id, &acting, &filter)
+            })
+            .await;
+        let found = match asked {
+            Ok(found) => found,
+            Err((error, _)) if error.class == ErrorClass::Configuration => {
+                return Err(Stop::Halted(format!(
+                    "could not ask the ledger whether command {command_id} already committed: {}",
+                    error.message
+                )));
+            }
+            // Not knowing must never become a 4040 recorded for a request that may have committed (a pruned
+            // participant cannot say, an outage may not end soon): answer 5030, which is not recorded, and
+            // dead-letter the original so it can be re-sent once the ledger can answer.
+            Err((error, attempts)) => {
+                let unknown = LedgerError::transient(format!(
+                    "could not determine whether command {command_id} already committed: {}",
+                    error.message
+                ));
+                let details = unavailable_failure(&unknown, attempts);
+                return Err(Stop::Exhausted(
+                    details.message.clone(),
+                    vec![self.request_failure(
+                        &request.request_id,
+                        UpdateMessageName::CreateContractActionUpdate,
+                        Some(&request.contract_ledger_identifier),
+                        &details,
+                    )],
+                ));
             }
         };
         let Some(committed) = found else {
             return Ok(None);
         };
         let Some(prior) = self.consumed_lineage(&committed, request) else {
-            tracing::warn!(%command_id, linear_id = %request.contract_ledger_identifier, "the command committed, but on no mapped workflow's contract; answering from the index");
+            tracing::warn!(%command_id, linear_id = %request.contract_ledger_identifier, "the request's command id committed, but exercised no contract of a mapped workflow (its requestId was used before for another request); answering from the index");
             return Ok(None);
         };
         tracing::info!(%command_id, linear_id = %request.contract_ledger_identifier, "the request's command had already committed; answering with its original egress");

@@ -101,24 +101,44 @@ impl Processor {
             self.failure_pending_flush.store(true, Ordering::Release);
             return Err(SubmitFailure::StorageFailed(e.to_string()));
         }
+        let sequenced = self
+            .with_retries(&submission.command_id, || {
+                self.ledger.sequence(submission.clone())
+            })
+            .await;
+        match sequenced {
+            Ok(pending) => Ok(pending),
+            Err((error, attempts)) => Err(match error.class {
+                ErrorClass::Permanent => SubmitFailure::Rejected(error),
+                ErrorClass::Configuration => SubmitFailure::Halted(error),
+                ErrorClass::Transient => SubmitFailure::Exhausted(error, attempts),
+            }),
+        }
+    }
+
+    /// Runs a ledger call for `command_id`, retrying transient faults in place with capped backoff: its result, or
+    /// its last error with the number of attempts made (a transient one only once `retry.max_attempts` are spent).
+    pub(in crate::processor) async fn with_retries<T, F, Fut>(
+        &self,
+        command_id: &str,
+        mut call: F,
+    ) -> Result<T, (LedgerError, u32)>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, LedgerError>>,
+    {
         let max_attempts = self.settings.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match self.ledger.sequence(submission.clone()).await {
-                Ok(pending) => return Ok(pending),
-                Err(error) => match error.class {
-                    ErrorClass::Permanent => return Err(SubmitFailure::Rejected(error)),
-                    ErrorClass::Configuration => return Err(SubmitFailure::Halted(error)),
-                    ErrorClass::Transient if attempt >= max_attempts => {
-                        return Err(SubmitFailure::Exhausted(error, attempt));
-                    }
-                    ErrorClass::Transient => {
-                        metrics::counter!(metrics_names::LEDGER_RETRIES).increment(1);
-                        tracing::warn!(command_id = %submission.command_id, attempt, error = %error.message, "transient ledger fault; retrying");
-                        tokio::time::sleep(backoff(&self.settings.retry, attempt)).await;
-                        attempt += 1;
-                    }
-                },
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(error) if error.class == ErrorClass::Transient && attempt < max_attempts => {
+                    metrics::counter!(metrics_names::LEDGER_RETRIES).increment(1);
+                    tracing::warn!(%command_id, attempt, error = %error.message, "transient ledger fault; retrying");
+                    tokio::time::sleep(backoff(&self.settings.retry, attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err((error, attempt)),
             }
         }
     }

@@ -273,15 +273,8 @@ async fn a_stream_a_compaction_overtakes_ends_with_the_pruned_error_instead_of_a
     let path = journal_in(dir.path());
     let (ledger, _) = open(&path).await;
     // 301 transactions (more than one read chunk of 256), one active contract at the end.
-    let mut id = created_id(&ledger.submit(create("c")).await.expect("create"));
-    for i in 0..300 {
-        id = created_id(
-            &ledger
-                .submit(exercise(&format!("m{i}"), &id))
-                .await
-                .expect("move"),
-        );
-    }
+    let id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    moved(&ledger, id, "m", 300).await;
     let mut stream = ledger
         .updates(0, &UpdateFilter::default())
         .await
@@ -433,15 +426,8 @@ async fn the_policy_compacts_by_itself_once_history_outgrows_the_active_set() {
     }));
     // One contract moved over and over: history grows, the active set stays at one. Once 50 transactions are
     // durable (50 > 2 x 1 active), a commit starts a compaction in the background.
-    let mut id = created_id(&ledger.submit(create("c")).await.expect("create"));
-    for i in 0..59 {
-        id = created_id(
-            &ledger
-                .submit(exercise(&format!("m{i}"), &id))
-                .await
-                .expect("move"),
-        );
-    }
+    let id = created_id(&ledger.submit(create("c")).await.expect("create"));
+    let id = moved(&ledger, id, "m", 59).await;
     let mut waited = 0;
     while ledger.readable_from() == 0 && waited < 100 {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -516,14 +502,7 @@ async fn a_failed_automatic_compaction_leaves_the_journal_and_waits_before_tryin
     assert_eq!(ledger.readable_from(), 0, "the journal is unchanged");
     // Once the disk is usable again, the next due attempt succeeds.
     std::fs::remove_dir(journal::compact_path(&path)).expect("unblock");
-    for i in 0..10 {
-        id = created_id(
-            &ledger
-                .submit(exercise(&format!("n{i}"), &id))
-                .await
-                .expect("move"),
-        );
-    }
+    let id = moved(&ledger, id, "n", 10).await;
     let mut waited = 0;
     while ledger.readable_from() == 0 && waited < 100 {
         tokio::time::sleep(Duration::from_millis(20)).await;
