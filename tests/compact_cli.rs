@@ -39,8 +39,8 @@ fn config_in(dir: &Path, extra: &str) -> PathBuf {
 async fn open(dir: &Path) -> embedded_ledger::EmbeddedLedger {
     let config = connector::config::Config::load(&dir.join("connector.yaml")).expect("config");
     let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).expect("mapping");
-    let catalog =
-        connector::mapping::template_catalog(&config.workflows, &mapping).expect("catalog");
+    let catalog = connector::embedded_catalog::template_catalog(&config.workflows, &mapping)
+        .expect("catalog");
     embedded_ledger::EmbeddedLedger::open(
         &dir.join("ledger.log"),
         catalog,

@@ -145,7 +145,7 @@ async fn ledger_transactions(
             let config = connector::config::Config::load(config).unwrap();
             let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
             let catalog =
-                connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
+                connector::embedded_catalog::template_catalog(&config.workflows, &mapping).unwrap();
             let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
                 journal,
                 catalog,

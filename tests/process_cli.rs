@@ -241,7 +241,8 @@ fn journaled_config(dir: &Path) -> std::path::PathBuf {
 async fn final_state(dir: &Path) -> (BTreeMap<String, String>, HashMap<String, usize>) {
     let config = connector::config::Config::load(&dir.join("connector.yaml")).unwrap();
     let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
-    let catalog = connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
+    let catalog =
+        connector::embedded_catalog::template_catalog(&config.workflows, &mapping).unwrap();
     let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
         &dir.join("ledger.log"),
         catalog,

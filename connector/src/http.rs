@@ -12,7 +12,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use crate::gateway::health::Health;
+use crate::health::Health;
 use crate::metrics_names;
 
 /// What the handlers read.

@@ -12,7 +12,8 @@ use embedded_ledger::{Clock, EmbeddedLedger};
 use ledger_port::Ledger;
 
 use crate::config::{Config, ConfigError, LedgerChoice};
-use crate::mapping::{WorkflowMapping, template_catalog};
+use crate::embedded_catalog::template_catalog;
+use crate::mapping::WorkflowMapping;
 
 /// Why the ledger could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -59,6 +59,15 @@ pub enum IngressRequest {
 }
 
 impl IngressRequest {
+    /// The request's `messageName`.
+    pub fn message_name(&self) -> &'static str {
+        match self {
+            IngressRequest::Create(_) => "CreateContractRequest",
+            IngressRequest::Action(_) => "CreateContractActionRequest",
+            IngressRequest::Read(_) => "ReadContractRequest",
+        }
+    }
+
     /// The request's idempotency key.
     pub fn request_id(&self) -> &str {
         match self {

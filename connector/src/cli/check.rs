@@ -7,7 +7,8 @@ use daml_ledger::DamlLedger;
 use ledger_port::{ErrorClass, RejectionReason};
 
 use crate::config::{Config, LedgerChoice};
-use crate::mapping::{WorkflowMapping, template_catalog};
+use crate::embedded_catalog::template_catalog;
+use crate::mapping::WorkflowMapping;
 
 /// Validates the config at `path`; returns a one-paragraph summary on success.
 pub async fn check(path: &Path) -> anyhow::Result<String> {

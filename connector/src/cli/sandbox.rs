@@ -16,8 +16,9 @@ use ledger_port::ServableLedger;
 use tokio::io::AsyncWriteExt;
 
 use crate::config::{Config, LedgerChoice};
+use crate::embedded_catalog::template_catalog;
 use crate::ledger_factory::{EmbeddedStorage, open_ledger};
-use crate::mapping::{WorkflowMapping, template_catalog};
+use crate::mapping::WorkflowMapping;
 
 /// How long open calls get to finish after SIGTERM/SIGINT before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -97,7 +98,7 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
 
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
-        crate::shutdown_signal::shutdown_signal().await;
+        crate::shutdown::shutdown_signal().await;
         tracing::info!("shutdown requested; ending open streams");
         let _ = stopping_tx.send(());
     };

@@ -8,6 +8,7 @@
 mod duration;
 mod env_overrides;
 mod error;
+mod ledger;
 mod workflow;
 
 use std::net::SocketAddr;
@@ -19,13 +20,12 @@ use serde::Deserialize;
 pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
+pub use ledger::{EmbeddedConfig, LedgerChoice, LedgerConfig};
 pub use workflow::{
     CreateConfig, FieldConstant, FunctionConfig, ParameterSpec, RuleConfig, WorkflowConfig,
 };
 
 use amqp_transport::AmqpSettings;
-use daml_ledger::DamlSettings;
-use embedded_ledger::{CompactionPolicy, FaultPlan};
 use message_schema::limits::Limits;
 
 use crate::request_faults::RequestFaultPlan;
@@ -95,96 +95,6 @@ fn default_state_dir() -> PathBuf {
 
 fn default_connection_id() -> u64 {
     1
-}
-
-/// Which ledger the gateway talks to: `embedded` (the default, in memory) or `daml` (a participant's Ledger API);
-/// at most one of them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LedgerConfig {
-    #[serde(default)]
-    pub embedded: Option<EmbeddedConfig>,
-    #[serde(default)]
-    pub daml: Option<DamlSettings>,
-}
-
-impl Default for LedgerConfig {
-    fn default() -> Self {
-        Self {
-            embedded: Some(EmbeddedConfig::default()),
-            daml: None,
-        }
-    }
-}
-
-/// The embedded ledger: durable by default (its journal in `state_dir`), in memory only when asked for.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmbeddedConfig {
-    /// The journal file; defaults to `<state_dir>/ledger.journal` for the gateway and the sandbox.
-    #[serde(default)]
-    pub journal: Option<PathBuf>,
-    /// A throwaway ledger in memory; then the gateway keeps its outcome store and observer checkpoint in memory too,
-    /// so nothing it remembers can outlive the ledger it describes.
-    #[serde(default)]
-    pub in_memory: bool,
-    /// Injected ledger faults, for testing how the gateway copes (never set this in production).
-    #[serde(default)]
-    pub faults: Option<FaultPlan>,
-    /// Compact the journal by itself once it holds more than this many transactions per active contract (`0`: only
-    /// with `connector compact`).
-    #[serde(default = "default_compact_factor")]
-    pub compact_when_history_exceeds: f64,
-    /// ...and at least this many transactions could be pruned.
-    #[serde(default = "default_compact_min_transactions")]
-    pub compact_min_transactions: u64,
-    /// Compaction keeps the transactions this recent whole, so a command redelivered within it still gets its
-    /// original transaction back.
-    #[serde(default = "default_deduplication_window")]
-    pub deduplication_window: HumanDuration,
-}
-
-fn default_compact_factor() -> f64 {
-    CompactionPolicy::default().history_factor
-}
-
-fn default_compact_min_transactions() -> u64 {
-    CompactionPolicy::default().min_transactions
-}
-
-fn default_deduplication_window() -> HumanDuration {
-    HumanDuration(CompactionPolicy::default().deduplication_window)
-}
-
-impl Default for EmbeddedConfig {
-    fn default() -> Self {
-        Self {
-            journal: None,
-            in_memory: false,
-            faults: None,
-            compact_when_history_exceeds: default_compact_factor(),
-            compact_min_transactions: default_compact_min_transactions(),
-            deduplication_window: default_deduplication_window(),
-        }
-    }
-}
-
-impl EmbeddedConfig {
-    /// The journal's compaction policy (automatic unless `compact_when_history_exceeds` is 0).
-    pub fn compaction_policy(&self) -> CompactionPolicy {
-        CompactionPolicy {
-            history_factor: self.compact_when_history_exceeds,
-            min_transactions: self.compact_min_transactions,
-            deduplication_window: self.deduplication_window.0,
-        }
-    }
-}
-
-/// Which ledger is configured, after validation.
-#[derive(Debug, Clone)]
-pub enum LedgerChoice {
-    Embedded(EmbeddedConfig),
-    Daml(DamlSettings),
 }
 
 /// The allow-list for acting as the party a request names in `userChainIdentifier`, and which sender may act as
@@ -379,37 +289,7 @@ impl Config {
 
     /// The configured ledger.
     pub fn ledger_choice(&self) -> Result<LedgerChoice, ConfigError> {
-        match (&self.ledger.embedded, &self.ledger.daml) {
-            (Some(_), Some(_)) => Err(ConfigError::invalid(
-                "ledger",
-                "expected one of `embedded` or `daml`, not both",
-            )),
-            (_, Some(daml)) => {
-                daml.validate()
-                    .map_err(|e| ConfigError::invalid(e.path, e.message))?;
-                Ok(LedgerChoice::Daml(daml.clone()))
-            }
-            (embedded, None) => {
-                let embedded = embedded.clone().unwrap_or_default();
-                if embedded.in_memory && embedded.journal.is_some() {
-                    return Err(ConfigError::invalid(
-                        "ledger.embedded",
-                        "`in_memory: true` and `journal` exclude each other (expected one of them)",
-                    ));
-                }
-                let factor = embedded.compact_when_history_exceeds;
-                if !factor.is_finite() || factor < 0.0 {
-                    return Err(ConfigError::invalid(
-                        "ledger.embedded.compact_when_history_exceeds",
-                        format!(
-                            "{factor} is not a usable factor (expected a number of transactions per active \
-                             contract, at least 0; 0 turns automatic compaction off)"
-                        ),
-                    ));
-                }
-                Ok(LedgerChoice::Embedded(embedded))
-            }
-        }
+        self.ledger.choice()
     }
 
     /// Where a long-running embedded ledger (the gateway's, the sandbox's) keeps its journal: the configured

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::mapping::ParamType;
+use crate::param_type::ParamType;
 
 /// One workflow: `workflowName` → template.
 #[derive(Debug, Clone, Deserialize)]

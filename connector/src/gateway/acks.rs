@@ -6,15 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use amqp_transport::{ConfirmOutcome, DeliveryAcker, PendingConfirm};
+use amqp_transport::{DeliveryAcker, PendingConfirm};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::channel_order::place_in_order;
-use super::health::Health;
 use super::session::SessionEnd;
+use crate::health::Health;
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore};
+use crate::publishing::{Unconfirmed, confirmed};
 
 /// How a delivery is settled once everything it published is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,26 +101,13 @@ pub async fn settle_in_order(
         // Confirms, in order.
         for published in &mut batch {
             for (routing_key, confirm) in std::mem::take(&mut published.confirms) {
-                match confirm.wait().await {
-                    Ok(ConfirmOutcome::Acked) => {}
-                    Ok(ConfirmOutcome::Unroutable) => {
-                        tracing::warn!(
-                            routing_key,
-                            "egress was unroutable: no queue is bound for it"
-                        );
-                        metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => routing_key)
-                            .increment(1);
-                        Health::bump(&settler.health.unroutable_total, 1);
+                match confirmed(confirm, &routing_key, &settler.health).await {
+                    Ok(()) => {}
+                    Err(refused @ Unconfirmed::Refused) => {
+                        return SessionEnd::BackPressure(refused.to_string());
                     }
-                    Ok(ConfirmOutcome::Nacked) => {
-                        return SessionEnd::BackPressure(
-                            "the broker refused (nacked) an egress message".to_owned(),
-                        );
-                    }
-                    Err(e) => {
-                        return SessionEnd::ConnectionLost(format!(
-                            "waiting for a publisher confirm: {e}"
-                        ));
+                    Err(lost @ Unconfirmed::Lost(_)) => {
+                        return SessionEnd::ConnectionLost(lost.to_string());
                     }
                 }
             }

@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 
 use embedded_ledger::EmbeddedLedger;
 
-use super::health::Health;
 use crate::config::ObserveMode;
+use crate::health::Health;
 
 /// Sets `ledger`'s compaction floor to the observer's checkpoint (unless `observe` is off).
 pub fn keep_what_the_observer_has_not_published(

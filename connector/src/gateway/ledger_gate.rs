@@ -11,8 +11,8 @@ use std::sync::Arc;
 use ledger_port::{ErrorClass, Ledger};
 use tokio::sync::watch;
 
-use super::health::Health;
-use super::until_stopped;
+use crate::health::Health;
+use crate::shutdown::until_stopped;
 
 /// How waiting for the ledger ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,12 @@
 mod acks;
 mod channel_order;
 mod compaction_floor;
+mod containment;
 mod contract_sequencer;
-pub mod health;
 mod ledger_gate;
+mod outcome_publishing;
 mod outcome_sweeper;
+mod redelivery_plan;
 mod reply_copies;
 mod session;
 
@@ -21,15 +23,15 @@ use tokio::sync::watch;
 
 use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};
+use crate::health::Health;
 use crate::http::{HttpState, prometheus_handle};
 use crate::ledger_factory::EmbeddedStorage;
 use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
-use crate::reconnect::reconnect_delay;
-pub use crate::reconnect::until_stopped;
+use crate::publishing::reconnect_delay;
+use crate::shutdown::until_stopped;
 pub use contract_sequencer::{KeyedSequencer, ordering_key};
-use health::Health;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 use reply_copies::ReplyCopies;
 use session::{SessionContext, SessionEnd, run_session};
@@ -161,7 +163,7 @@ async fn ledger_identity(
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::spawn(async move {
-        crate::shutdown_signal::shutdown_signal().await;
+        crate::shutdown::shutdown_signal().await;
         tracing::info!("shutdown requested; draining in-flight work");
         let _ = shutdown_tx.send(true);
     });

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::until_stopped;
 use crate::config::StateConfig;
 use crate::metrics_names;
 use crate::outcome_store::{OutcomeStore, now_ms, sweep_expired};
+use crate::shutdown::until_stopped;
 
 /// Starts the sweeper; it ends with the shutdown.
 pub fn spawn(

@@ -18,15 +18,10 @@
 //! dead-lettered with 5000 once `amqp.max_redeliveries` is spent, and, should even that fail, rejected so that the
 //! broker dead-letters it without the gateway publishing anything.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use amqp_transport::{
-    AmqpSession, AmqpSettings, IngressDelivery, OutgoingMessage, Publisher, ReplyPublisher,
-    dead_letter_message,
-};
+use amqp_transport::{AmqpSession, AmqpSettings, IngressDelivery};
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::{Fuse, FusedFuture};
@@ -36,17 +31,15 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::acks::{Published, Settle, Settler, Work, settle_in_order};
-use super::channel_order::place_in_order;
-use super::contract_sequencer::{KeyedSequencer, TurnGuard};
-use super::health::Health;
+use super::containment::{contained, panicked};
+use super::contract_sequencer::KeyedSequencer;
+use super::outcome_publishing::{Outlets, publish_outcome};
+use super::redelivery_plan::Plan;
 use super::reply_copies::ReplyCopies;
 use crate::config::Ordering;
-use crate::encoded_egress::EncodedEgress;
-use crate::metrics_names;
+use crate::health::Health;
 use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore, delivery_key};
-use message_schema::error_code::ErrorCode;
-
-use crate::processor::{Disposition, Processed, Processor, Sender, Staged, panic_message};
+use crate::processor::{Processed, Processor, Sender, Staged};
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,40 +84,6 @@ pub struct SessionContext {
     /// How long shutdown waits for in-flight work before closing anyway.
     pub drain_timeout: Duration,
     pub reply_copies: Arc<ReplyCopies>,
-}
-
-/// Where a delivery's messages go: the session's confirming publisher, and the reply channel for `reply_to` copies.
-#[derive(Clone)]
-struct Outlets {
-    publisher: Publisher,
-    replies: Arc<ReplyPublisher>,
-}
-
-/// What to do with a delivery.
-enum Plan {
-    Process,
-    /// Spent its redeliveries: answer with Failure 5000 and dead-letter it, without processing it.
-    Poisoned(String),
-    /// Even that did not get it settled: reject it so the broker dead-letters it; publish nothing.
-    RejectOnly(String),
-}
-
-impl Plan {
-    /// The plan for a redelivered message on its `attempt`-th counted attempt.
-    fn for_attempt(attempt: u32, max_redeliveries: u32) -> Self {
-        let reason = format!(
-            "it was delivered {} times without an outcome: each time the gateway stopped or lost its broker session \
-             while processing it (amqp.max_redeliveries is {max_redeliveries})",
-            u64::from(attempt) + 1
-        );
-        if attempt > max_redeliveries.saturating_add(1) {
-            Plan::RejectOnly(reason)
-        } else if attempt > max_redeliveries {
-            Plan::Poisoned(reason)
-        } else {
-            Plan::Process
-        }
-    }
 }
 
 /// Runs a session until it ends.
@@ -284,25 +243,6 @@ async fn settler_reason(settler: &mut Fuse<JoinHandle<SessionEnd>>) -> SessionEn
         Ok(result) => settler_end(result),
         Err(_) => SessionEnd::ConnectionLost("the ack task stopped".to_owned()),
     }
-}
-
-/// Runs `work`, turning a panic inside it into its message: the boundary of one delivery.
-async fn contained<T>(work: impl Future<Output = T>) -> Result<T, String> {
-    AssertUnwindSafe(work)
-        .catch_unwind()
-        .await
-        .map_err(|payload| panic_message(&*payload))
-}
-
-/// The outcome of a delivery whose processing panicked.
-fn panicked(ctx: &SessionContext, body: &[u8], panic: &str) -> Processed {
-    metrics::counter!(metrics_names::PANICS_CAUGHT).increment(1);
-    tracing::error!(
-        panic,
-        "processing a message panicked; it gets Failure 5000 and is dead-lettered"
-    );
-    ctx.processor
-        .poisoned(body, &format!("processing it panicked: {panic}"))
 }
 
 /// In strict ordering every delivery takes its turn on this one key, so each waits for the previous one to publish.
@@ -468,166 +408,9 @@ fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
     )
 }
 
-/// Publishes a delivery's egress (and its dead-letter copy, and best-effort `reply_to` copies), then hands back
-/// what its settling waits for. `turn`, when given, is released as soon as the messages have their places on the
-/// channel, so the next delivery's can follow.
-async fn publish_outcome(
-    ctx: &SessionContext,
-    outlets: &Outlets,
-    delivery: &IngressDelivery,
-    processed: Processed,
-    started: Instant,
-    turn: Option<TurnGuard>,
-    counted: Option<DeliveryKey>,
-) -> Work {
-    let (outcome, dead_letter) = match &processed.disposition {
-        Disposition::Completed => ("completed", None),
-        Disposition::Replayed => ("replayed", None),
-        Disposition::Malformed { code, reason } => ("malformed", Some((*code, reason.clone()))),
-        Disposition::Exhausted { reason } => {
-            ("exhausted", Some((ErrorCode::Unavailable, reason.clone())))
-        }
-        Disposition::Poisoned { reason } => {
-            ("poisoned", Some((ErrorCode::Internal, reason.clone())))
-        }
-        Disposition::Halted { reason } => {
-            tracing::error!(%reason, "processing halted; consumption pauses and the delivery will be redelivered");
-            return Work::Halted(reason.clone());
-        }
-        Disposition::Abandoned { reason } => {
-            tracing::warn!(%reason, "the broker session ends on this delivery");
-            return Work::Lost(reason.clone());
-        }
-        Disposition::StorageFailed { reason } => {
-            tracing::error!(%reason, "the gateway's storage failed; nothing is acked, the gateway stops");
-            return Work::StorageFailed(reason.clone());
-        }
-    };
-    match &processed.disposition {
-        Disposition::Replayed => {
-            tracing::info!("redelivered request answered from the outcome store")
-        }
-        Disposition::Malformed { reason, .. } => {
-            tracing::warn!(%reason, "malformed message dead-lettered")
-        }
-        Disposition::Exhausted { reason } => {
-            tracing::warn!(%reason, "ledger unavailable; request dead-lettered")
-        }
-        Disposition::Poisoned { reason } => {
-            tracing::error!(%reason, "message dead-lettered with Failure 5000")
-        }
-        _ => tracing::debug!("processed"),
-    }
-    let timestamp_secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    // An original over the size limit is not copied (a copy with headers could exceed the broker's own limit):
-    // the broker dead-letters it when it is rejected.
-    let too_large_to_copy = delivery.body.len() > ctx.processor.limits().max_message_bytes;
-    let mut messages = Vec::with_capacity(processed.egress.len() + 1);
-    let mut routing_keys = Vec::with_capacity(processed.egress.len());
-    for egress in &processed.egress {
-        messages.push(outgoing(
-            &ctx.settings.egress_exchange,
-            &egress.routing_key,
-            egress,
-            timestamp_secs,
-        ));
-        routing_keys.push(egress.routing_key.clone());
-    }
-    let mut settle = Settle::Ack;
-    let mut dead_lettered = None;
-    if let Some((code, reason)) = dead_letter {
-        if too_large_to_copy {
-            settle = Settle::RejectToDeadLetters;
-        } else {
-            messages.push(dead_letter_message(
-                &ctx.settings,
-                delivery,
-                code.code(),
-                &reason,
-            ));
-        }
-        dead_lettered = Some(outcome);
-    }
-    let reply_queue = ctx.reply_copies.target(delivery.reply_to.as_deref());
-    let copies: Vec<OutgoingMessage> = match reply_queue {
-        // The default exchange routes by queue name.
-        Some(queue) => processed
-            .egress
-            .iter()
-            .map(|egress| outgoing("", queue, egress, timestamp_secs))
-            .collect(),
-        None => vec![],
-    };
-    let main = messages
-        .iter()
-        .map(|m| outlets.publisher.publish(m).left_future());
-    let replies = copies
-        .iter()
-        .map(|m| outlets.replies.publish(m).right_future());
-    let mut placed = place_in_order(main.chain(replies), move || drop(turn)).await;
-    let reply_confirms = placed.split_off(messages.len());
-    if let Some(queue) = reply_queue {
-        tokio::spawn(Arc::clone(&ctx.reply_copies).watch(queue.to_owned(), reply_confirms));
-    }
-    let mut confirms = Vec::with_capacity(messages.len());
-    for (message, published) in messages.iter().zip(placed) {
-        match published {
-            Ok(confirm) => confirms.push((message.routing_key.clone(), confirm)),
-            Err(e) => return Work::Lost(format!("publish failed: {e}")),
-        }
-    }
-    Work::Published(Published {
-        acker: delivery.acker(),
-        settle,
-        confirms,
-        routing_keys,
-        message_name: processed.message_name,
-        outcome,
-        dead_lettered,
-        started,
-        counted,
-    })
-}
-
-fn outgoing(
-    exchange: &str,
-    routing_key: &str,
-    egress: &EncodedEgress,
-    timestamp_secs: u64,
-) -> OutgoingMessage {
-    OutgoingMessage {
-        exchange: exchange.to_owned(),
-        routing_key: routing_key.to_owned(),
-        body: egress.body.clone(),
-        message_id: egress.message_id.clone(),
-        correlation_id: egress.request_id.clone(),
-        message_type: Some(egress.routing_key.clone()),
-        reply_to: None,
-        timestamp_secs,
-        headers: Default::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redelivered_messages_are_processed_until_their_redeliveries_are_spent() {
-        assert!(matches!(Plan::for_attempt(1, 5), Plan::Process));
-        assert!(matches!(Plan::for_attempt(5, 5), Plan::Process));
-        match Plan::for_attempt(6, 5) {
-            Plan::Poisoned(reason) => {
-                assert!(reason.contains("delivered 7 times"), "{reason}");
-                assert!(reason.contains("amqp.max_redeliveries is 5"), "{reason}");
-            }
-            _ => panic!("the sixth redelivery is dead-lettered"),
-        }
-        assert!(matches!(Plan::for_attempt(7, 5), Plan::RejectOnly(_)));
-    }
 
     #[test]
     fn sessions_ended_from_outside_the_message_do_not_count_against_it() {
@@ -668,12 +451,5 @@ mod tests {
             forged.contains("\\n") && forged.contains("\\u{202e}"),
             "{forged}"
         );
-    }
-
-    #[tokio::test]
-    async fn a_panic_is_contained_and_its_message_kept() {
-        let caught = contained(async { panic!("boom at {}", 7) }).await;
-        assert_eq!(caught.unwrap_err(), "boom at 7");
-        assert_eq!(contained(async { 5 }).await, Ok(5));
     }
 }

@@ -4,12 +4,9 @@
 //! Compiling once at start-up means every name, type and condition is checked before the first message, and the
 //! per-message work is a lookup and a conversion.
 
-mod catalog;
 mod error;
-mod param_type;
 mod workflow;
 
-pub use catalog::template_catalog;
+pub use crate::param_type::{DEFAULT_NUMERIC_SCALE, ParamType, TimeFormat};
 pub use error::MappingError;
-pub use param_type::{DEFAULT_NUMERIC_SCALE, ParamType, TimeFormat};
-pub use workflow::{FunctionMapping, ParamMapping, Workflow, WorkflowMapping};
+pub use workflow::{FunctionMapping, ParamMapping, Workflow, WorkflowMapping, constant_value};

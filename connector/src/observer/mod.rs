@@ -12,28 +12,29 @@
 //! the gateway goes on processing requests. (Within one gateway this cannot happen: the gateway tells the embedded
 //! ledger to keep every transaction after the observer's checkpoint.)
 
-mod egress;
+mod observed_messages;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use amqp_transport::{
-    AmqpSession, AmqpSettings, ConfirmOutcome, OutgoingMessage, PendingConfirm, Publisher,
-};
+use amqp_transport::{AmqpSession, AmqpSettings, PendingConfirm, Publisher};
 use futures::{FutureExt, StreamExt};
 use ledger_port::{LedgerError, Transaction};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use egress::{sweep_egress, transaction_egress, unknown_archived_contracts};
+pub use observed_messages::{
+    message_for_active_contract, messages_for_transaction, unknown_archived_contracts,
+};
 
 use crate::config::{Config, ObserveMode};
 use crate::contract_index::IndexedContract;
 use crate::encoded_egress::EncodedEgress;
-use crate::gateway::health::Health;
+use crate::health::Health;
 use crate::metrics_names;
 use crate::outcome_store::OutcomeStore;
 use crate::processor::{COMMAND_ID_PREFIX, Processor};
+use crate::publishing::{amqp_message, confirmed, now_secs};
 
 /// Most transactions published before their confirms are awaited and the checkpoint advances.
 const MAX_BATCH: usize = 256;
@@ -133,8 +134,8 @@ impl Observer {
                     tracing::warn!(error = %e, attempt, "observer interrupted; resuming from its checkpoint");
                     self.health.record_error(format!("observer: {e}"));
                     tokio::select! {
-                        _ = tokio::time::sleep(crate::reconnect::reconnect_delay(attempt)) => {}
-                        _ = crate::reconnect::until_stopped(&mut shutdown) => return,
+                        _ = tokio::time::sleep(crate::publishing::reconnect_delay(attempt)) => {}
+                        _ = crate::shutdown::until_stopped(&mut shutdown) => return,
                     }
                 }
             }
@@ -173,7 +174,7 @@ impl Observer {
         loop {
             let first = tokio::select! {
                 biased;
-                _ = crate::reconnect::until_stopped(&mut *shutdown) => {
+                _ = crate::shutdown::until_stopped(&mut *shutdown) => {
                     let _ = session.close().await;
                     return Ok(());
                 }
@@ -268,7 +269,7 @@ impl Observer {
             let messages = if !own || self.mode == ObserveMode::All {
                 let consumed = self.consumed_unknown_to_index(tx).await;
                 let guard = index.read().unwrap_or_else(|e| e.into_inner());
-                transaction_egress(&info, &mapping, &guard, tx, &consumed)
+                messages_for_transaction(&info, &mapping, &guard, tx, &consumed)
             } else {
                 Vec::new()
             };
@@ -313,7 +314,9 @@ impl Observer {
         let mut confirms = Vec::new();
         while let Some(active) = acs.contracts.next().await {
             let active = active.map_err(|e| e.to_string())?;
-            if let Some(message) = sweep_egress(&info, self.processor.mapping(), &active) {
+            if let Some(message) =
+                message_for_active_contract(&info, self.processor.mapping(), &active)
+            {
                 let egress = EncodedEgress::encode(
                     &message,
                     &format!("sweep:{}", active.created.contract_id),
@@ -339,39 +342,25 @@ async fn publish(
     exchange: &str,
     egress: &EncodedEgress,
 ) -> Result<PendingConfirm, String> {
-    let message = OutgoingMessage {
-        exchange: exchange.to_owned(),
-        routing_key: egress.routing_key.clone(),
-        body: egress.body.clone(),
-        message_id: egress.message_id.clone(),
-        correlation_id: None,
-        message_type: Some(egress.routing_key.clone()),
-        reply_to: None,
-        timestamp_secs: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        headers: Default::default(),
-    };
     publisher
-        .publish(&message)
+        .publish(&amqp_message(
+            exchange,
+            &egress.routing_key,
+            egress,
+            now_secs(),
+        ))
         .await
         .map_err(|e| format!("publish failed: {e}"))
 }
 
+/// How long the observer waits for one confirm before it gives up on the session and resumes from its checkpoint.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
+
 async fn await_confirms(confirms: Vec<PendingConfirm>, health: &Health) -> Result<(), String> {
     for confirm in confirms {
-        match tokio::time::timeout(Duration::from_secs(60), confirm.wait()).await {
-            Ok(Ok(ConfirmOutcome::Acked)) => {}
-            Ok(Ok(ConfirmOutcome::Unroutable)) => {
-                Health::bump(&health.unroutable_total, 1);
-                metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => "observer")
-                    .increment(1);
-            }
-            Ok(Ok(ConfirmOutcome::Nacked)) => {
-                return Err("the broker refused (nacked) an egress message".to_owned());
-            }
-            Ok(Err(e)) => return Err(format!("waiting for a publisher confirm: {e}")),
+        match tokio::time::timeout(CONFIRM_TIMEOUT, confirmed(confirm, "observer", health)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(unconfirmed)) => return Err(unconfirmed.to_string()),
             Err(_) => return Err("no publisher confirm within 60 s".to_owned()),
         }
     }

@@ -15,7 +15,8 @@ use ledger_port::{CommittedCommand, ErrorClass, Event, LedgerError};
 use message_schema::egress::{EgressMessage, UpdateMessageName};
 use message_schema::ingress::CreateContractActionRequest;
 
-use super::{ActionRequest, Processor, Stop, action_egress, command_id_for, unavailable_failure};
+use super::requests::{ActionRequest, action_egress};
+use super::{Processor, Stop, command_id_for, unavailable_failure};
 use crate::contract_index::IndexedContract;
 
 impl Processor {

@@ -1,4 +1,5 @@
-//! How a committed request's egress is built from its transaction, and what mapping and sequencing decided.
+//! What a request room decided: an outcome at once, or a sequenced command with the recipe for its egress, which
+//! the room of its kind builds from the transaction once it is durable.
 
 use ledger_port::Transaction;
 use message_schema::egress::{EgressMessage, LedgerInfo};
@@ -6,7 +7,7 @@ use message_schema::ingress::Parameter;
 use uuid::Uuid;
 
 use super::disposition::Commit;
-use super::transaction_egress::{ActionRequest, action_egress, create_egress};
+use super::requests::{ActionRequest, action_egress, create_egress};
 use crate::contract_index::IndexedContract;
 
 /// What a committed request's egress is built from, besides its transaction.

@@ -1,8 +1,10 @@
-//! Which injected test fault (`faults.rules`) hits a request: an action is matched on its mapped choice.
+//! Injected test faults (`faults.rules`): which one hits a request (an action is matched on its mapped choice), and
+//! what it does before the request is processed or after its command is committed.
 
 use message_schema::ingress::IngressRequest;
 
 use super::Processor;
+use super::disposition::Disposition;
 use crate::request_faults::RequestFaultKind;
 
 impl Processor {
@@ -22,5 +24,35 @@ impl Processor {
             _ => None,
         };
         plan.fault_for(request.request_id(), choice.as_deref())
+    }
+}
+
+/// What `fault` does before its request is processed: panic, or end the broker session on it (the disposition).
+pub(in crate::processor) fn before_processing(
+    fault: Option<RequestFaultKind>,
+    request_id: &str,
+) -> Option<Disposition> {
+    match fault {
+        Some(RequestFaultKind::Panic) => {
+            panic!("injected fault: panic while mapping request {request_id:?}")
+        }
+        Some(RequestFaultKind::EndSession) => Some(Disposition::Abandoned {
+            reason: "injected fault: the session ends on this request".to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// What `fault` does once its request's command is durable: panic, or abort the whole process.
+pub(in crate::processor) fn after_commit_fault(fault: Option<RequestFaultKind>, request_id: &str) {
+    match fault {
+        Some(RequestFaultKind::PanicAfterCommit) => {
+            panic!("injected fault: panic after request {request_id:?} was committed")
+        }
+        Some(RequestFaultKind::AbortAfterCommit) => {
+            tracing::error!(request_id = ?request_id, "injected fault: aborting the process after the request was committed");
+            std::process::abort()
+        }
+        _ => {}
     }
 }

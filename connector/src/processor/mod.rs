@@ -7,10 +7,10 @@
 //! 2. `requests/mod.rs`, the door: who it acts as (`acting_party.rs`), then the room of its kind —
 //!    `requests/create.rs`, `requests/action.rs` (asking the ledger first when its lineage may have been archived by
 //!    this very request: `committed_before.rs`), `requests/read.rs` — each mapping the request and building its
-//!    submission and its `committed_egress.rs`;
+//!    submission, and the recipe for its egress (`committed_egress.rs`);
 //! 3. `submit.rs`: sequenced on the ledger in queue order, transient faults retried with backoff, the index updated;
-//! 4. here, [`Processor::finish`]: wait until the transaction is durable, build the egress (`committed_egress.rs`,
-//!    `transaction_egress.rs`) and record it (`outcome.rs`).
+//! 4. here, [`Processor::finish`]: wait until the transaction is durable, have the request's room build its egress
+//!    and record it (`outcome.rs`).
 //!
 //! `begin` must run in queue order where order matters; `finish` may overlap with the next requests' `begin`, so a
 //! ledger with group commit can sync many requests at once. The types between the rooms are in `disposition.rs`,
@@ -31,13 +31,11 @@ mod request_ids;
 mod requests;
 mod settings;
 mod submit;
-mod transaction_egress;
 
 use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::{Arc, RwLock};
 
 use ledger_port::Ledger;
-use message_schema::ingress::IngressRequest;
 use message_schema::parse::parse_ingress_with;
 
 pub use disposition::{Disposition, Processed, Staged};
@@ -47,17 +45,16 @@ pub use recently_consumed::RecentlyConsumed;
 pub use request_ids::{COMMAND_ID_PREFIX, body_digest, command_id_for, linear_id_for};
 pub use settings::{ProcessorSettings, Sender};
 pub use submit::backoff;
-pub use transaction_egress::{ActionRequest, action_egress, create_egress};
 
 use crate::contract_index::ContractIndex;
 use crate::contract_parties::StakeholderRule;
 use crate::encoded_egress::EncodedEgress;
 use crate::mapping::WorkflowMapping;
 use crate::outcome_store::OutcomeStore;
-use crate::request_faults::RequestFaultKind;
 use committed_egress::{CommittedEgress, Decision};
 use disposition::{Commit, Step};
 use in_flight::InFlight;
+use injected_faults::{after_commit_fault, before_processing};
 use submit::Stop;
 
 /// Turns requests into ledger commands and egress.
@@ -102,30 +99,15 @@ impl Processor {
             Err(error) => return self.malformed(body, &error),
         };
         let request_id = request.request_id().to_owned();
-        let message_name = match &request {
-            IngressRequest::Create(_) => "CreateContractRequest",
-            IngressRequest::Action(_) => "CreateContractActionRequest",
-            IngressRequest::Read(_) => "ReadContractRequest",
-        };
+        let message_name = request.message_name();
         let in_flight = self.in_flight.enter(&request_id).await;
         let fault = self.injected_fault(&request);
-        match fault {
-            Some(RequestFaultKind::Panic) => {
-                panic!("injected fault: panic while mapping request {request_id:?}")
-            }
-            Some(RequestFaultKind::EndSession) => {
-                return Staged {
-                    request_id: Some(request_id),
-                    message_name,
-                    step: Step::Done(
-                        vec![],
-                        Disposition::Abandoned {
-                            reason: "injected fault: the session ends on this request".to_owned(),
-                        },
-                    ),
-                };
-            }
-            _ => {}
+        if let Some(disposition) = before_processing(fault, &request_id) {
+            return Staged {
+                request_id: Some(request_id),
+                message_name,
+                step: Step::Done(vec![], disposition),
+            };
         }
         let step = match self.outcomes.get(&request_id) {
             Ok(Some(egress)) => Step::Done(egress, Disposition::Replayed),
@@ -180,14 +162,10 @@ impl Processor {
                 } = *commit;
                 let id = request_id.as_deref().unwrap_or_default();
                 match pending.committed().await {
-                    Ok(_) if after_commit == Some(RequestFaultKind::PanicAfterCommit) => {
-                        panic!("injected fault: panic after request {id:?} was committed")
+                    Ok(tx) => {
+                        after_commit_fault(after_commit, id);
+                        self.record(id, &egress.build(&self.settings.info, id, &tx))
                     }
-                    Ok(_) if after_commit == Some(RequestFaultKind::AbortAfterCommit) => {
-                        tracing::error!(request_id = ?id, "injected fault: aborting the process after the request was committed");
-                        std::process::abort()
-                    }
-                    Ok(tx) => self.record(id, &egress.build(&self.settings.info, id, &tx)),
                     Err(e) => {
                         let reason = format!(
                             "the ledger did not make the transaction durable: {}",

@@ -1,14 +1,19 @@
 //! The action room: a `CreateContractActionRequest` mapped onto a choice of its lineage's current contract — the
 //! lineage lookup (asking the ledger first when it may have been archived by this very request), the function, the
-//! choice argument, the submission — and handed to the submit room.
+//! choice argument, the submission — handed to the submit room; and, once committed, its egress (Submitted,
+//! Committed, EventMessage, ContractMessage) built from the transaction the ledger returned.
 
-use ledger_port::{Command, Submission};
-use message_schema::egress::UpdateMessageName;
-use message_schema::ingress::CreateContractActionRequest;
+use ledger_port::{Command, Event, Submission, Transaction};
+use message_schema::egress::{
+    EgressMessage, EventParameter, LedgerInfo, UpdateMessageName, UpdateStatus,
+};
+use message_schema::ingress::{CreateContractActionRequest, Parameter};
 use message_schema::parse::quoted;
+use message_schema::properties::flatten;
 use message_schema::value::LedgerValue;
 use uuid::Uuid;
 
+use crate::contract_index::{IndexedContract, linear_id_of_payload};
 use crate::mapping::MappingError;
 use crate::processor::{
     CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
@@ -97,4 +102,98 @@ pub(in crate::processor) fn no_active_contract(linear_id: &Uuid) -> MappingError
         "contractLedgerIdentifier",
         format!("contractLedgerIdentifier: no active contract with linear id {linear_id}"),
     )
+}
+
+/// What the request asked for, echoed in the EventMessage.
+pub(in crate::processor) struct ActionRequest<'a> {
+    pub request_id: &'a str,
+    pub function_name: &'a str,
+    pub parameters: &'a [Parameter],
+    pub acting_party: &'a str,
+}
+
+/// Egress for a committed exercise on `prior`, the lineage's contract before the transaction.
+pub(in crate::processor) fn action_egress(
+    info: &LedgerInfo,
+    request: &ActionRequest<'_>,
+    linear_id_field: &str,
+    prior: &IndexedContract,
+    tx: &Transaction,
+) -> Vec<EgressMessage> {
+    let name = UpdateMessageName::CreateContractActionUpdate;
+    let linear_id = &prior.linear_id;
+    let mut out = vec![
+        EgressMessage::update(
+            info,
+            name,
+            request.request_id,
+            linear_id,
+            UpdateStatus::Submitted,
+        ),
+        EgressMessage::update(
+            info,
+            name,
+            request.request_id,
+            linear_id,
+            UpdateStatus::Committed,
+        ),
+    ];
+    let sequence = tx
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Exercised(x) if *x.contract_id == *prior.contract_id))
+        .unwrap_or(0);
+    let parameters = request
+        .parameters
+        .iter()
+        .map(|p| EventParameter {
+            name: p.name.clone(),
+            value: p.value.clone(),
+        })
+        .collect();
+    out.push(EgressMessage::event(
+        info,
+        Some(request.request_id),
+        request.acting_party,
+        linear_id,
+        request.function_name,
+        parameters,
+        &tx.update_id,
+        sequence as u32 + 1,
+    ));
+    let successor = tx.events.iter().find_map(|e| match e {
+        Event::Created(c)
+            if linear_id_of_payload(&c.arguments, linear_id_field) == Some(*linear_id) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    });
+    // Archive and nonconsuming choices leave no successor: the lineage's last state is the prior payload.
+    let prior_payload;
+    let payload = match successor {
+        Some(c) => &c.arguments,
+        None => match prior.payload.decode() {
+            Ok(decoded) => {
+                prior_payload = decoded;
+                &prior_payload
+            }
+            Err(e) => {
+                // Cannot happen short of a bug (this process encoded the bytes); the commit stands, so report it
+                // without the Contract message rather than fail the request.
+                tracing::error!(request_id = request.request_id, error = %e, "Contract message left out");
+                return out;
+            }
+        },
+    };
+    out.push(EgressMessage::contract(
+        info,
+        Some(request.request_id),
+        linear_id,
+        flatten(payload, linear_id_field),
+        &tx.update_id,
+        request.acting_party,
+        false,
+    ));
+    out
 }

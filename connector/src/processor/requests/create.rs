@@ -1,12 +1,17 @@
 //! The create room: a `CreateContractRequest` mapped onto its workflow's template — the lineage check (a linear id
-//! is never taken over), the create arguments, the submission — and handed to the submit room.
+//! is never taken over), the create arguments, the submission — handed to the submit room; and, once committed, its
+//! egress (Submitted, Committed, ContractMessage) built from the transaction the ledger returned, so a deduplicated
+//! resubmission yields the same messages.
 
-use ledger_port::{Command, Submission};
-use message_schema::egress::UpdateMessageName;
+use ledger_port::{Command, Event, Submission, Transaction};
+use message_schema::egress::{EgressMessage, LedgerInfo, UpdateMessageName, UpdateStatus};
 use message_schema::error_code::ErrorCode;
 use message_schema::ingress::CreateContractRequest;
 use message_schema::parse::quoted;
+use message_schema::properties::flatten;
+use uuid::Uuid;
 
+use crate::contract_index::linear_id_of_payload;
 use crate::mapping::MappingError;
 use crate::processor::{
     CommittedEgress, Decision, Processor, Stop, command_id_for, linear_id_for, mapping_failure,
@@ -81,4 +86,39 @@ impl Processor {
         )
         .await
     }
+}
+
+/// Egress for a committed create.
+pub(in crate::processor) fn create_egress(
+    info: &LedgerInfo,
+    request_id: &str,
+    linear_id: &Uuid,
+    linear_id_field: &str,
+    tx: &Transaction,
+    acting_party: &str,
+) -> Vec<EgressMessage> {
+    let name = UpdateMessageName::CreateContractUpdate;
+    let mut out = vec![
+        EgressMessage::update(info, name, request_id, linear_id, UpdateStatus::Submitted),
+        EgressMessage::update(info, name, request_id, linear_id, UpdateStatus::Committed),
+    ];
+    if let Some(created) = tx.events.iter().find_map(|e| match e {
+        Event::Created(c)
+            if linear_id_of_payload(&c.arguments, linear_id_field) == Some(*linear_id) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }) {
+        out.push(EgressMessage::contract(
+            info,
+            Some(request_id),
+            linear_id,
+            flatten(&created.arguments, linear_id_field),
+            &tx.update_id,
+            acting_party,
+            true,
+        ));
+    }
+    out
 }

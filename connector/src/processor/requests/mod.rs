@@ -1,12 +1,15 @@
 //! The request rooms, one per request kind, each the same shape: map the request onto the workflow (finding the
-//! lineage an action or read names), build the submission, and say how its committed egress is built; the submit
-//! room (`../submit.rs`) takes it from there. Shared by the rooms: contract-id parameters resolved to current
+//! lineage an action or read names), build the submission, and build its egress once committed; the submit room
+//! (`../submit.rs`) takes it in between. A read has no submission: its room answers at once. Shared by the rooms: contract-id parameters resolved to current
 //! contracts.
 
 mod action;
 mod contract_ids;
 mod create;
 mod read;
+
+pub(in crate::processor) use action::{ActionRequest, action_egress};
+pub(in crate::processor) use create::create_egress;
 
 use message_schema::ingress::IngressRequest;
 

@@ -319,9 +319,10 @@ async fn the_observer_names_an_own_archive_from_the_consumed_contract() {
         crate::observer::unknown_archived_contracts(&mapping, &index, archive).len(),
         1
     );
-    let without = crate::observer::transaction_egress(&info, &mapping, &index, archive, &[]);
+    let without = crate::observer::messages_for_transaction(&info, &mapping, &index, archive, &[]);
     assert!(without.is_empty(), "nothing names the lineage");
-    let with = crate::observer::transaction_egress(&info, &mapping, &index, archive, &consumed);
+    let with =
+        crate::observer::messages_for_transaction(&info, &mapping, &index, archive, &consumed);
     let names: Vec<String> = with
         .iter()
         .map(|m| {

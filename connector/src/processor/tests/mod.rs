@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::config::Config;
-use crate::mapping::template_catalog;
+use crate::embedded_catalog::template_catalog;
 use crate::outcome_store::{MemoryOutcomeStore, StoreError};
 use indexmap::IndexMap;
 use ledger_port::{Command, LedgerError, Submission, Transaction, UpdateFilter};

@@ -350,7 +350,6 @@ fn shown(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "param_type_tests.rs"]
 mod tests;
 
 #[cfg(test)]

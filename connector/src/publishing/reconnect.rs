@@ -1,10 +1,7 @@
 //! The one reconnect setting: how long the gateway's broker sessions, its ledger gate and the observer wait before
-//! trying again after a lost connection (capped exponential backoff with jitter), and the wait for the stop
-//! request they all race against.
+//! trying again after a lost connection (capped exponential backoff with jitter).
 
 use std::time::Duration;
-
-use tokio::sync::watch;
 
 use crate::config::RetryConfig;
 
@@ -22,11 +19,6 @@ pub fn reconnect_delay(attempt: u32) -> Duration {
         max_backoff_ms: LONGEST_RECONNECT_MS,
     };
     crate::processor::backoff(&retry, attempt)
-}
-
-/// Resolves once `shutdown` turns true (the borrow guard is dropped inside, so callers stay `Send`).
-pub async fn until_stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
 }
 
 #[cfg(test)]

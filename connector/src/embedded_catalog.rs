@@ -6,9 +6,9 @@ use embedded_ledger::{
 };
 use indexmap::IndexMap;
 
-use super::WorkflowMapping;
-use super::workflow::constant_value;
 use crate::config::{ConfigError, FieldConstant, WorkflowConfig};
+use crate::mapping::WorkflowMapping;
+use crate::mapping::constant_value;
 
 /// Builds the catalog; conditions are parsed here, so a bad one is a config error naming its path.
 pub fn template_catalog(

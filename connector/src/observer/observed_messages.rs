@@ -14,7 +14,7 @@ use crate::mapping::WorkflowMapping;
 /// `isNewContract: true`. `index` is the linear id index *before* the transaction (it names exercised contracts);
 /// `consumed` holds contracts the transaction archived that the index no longer has (see
 /// [`unknown_archived_contracts`]).
-pub fn transaction_egress(
+pub fn messages_for_transaction(
     info: &LedgerInfo,
     mapping: &WorkflowMapping,
     index: &ContractIndex,
@@ -169,7 +169,7 @@ pub fn unknown_archived_contracts<'t>(
 }
 
 /// A ContractMessage (`isNewContract: false`) for an active contract found by the start-up sweep.
-pub fn sweep_egress(
+pub fn message_for_active_contract(
     info: &LedgerInfo,
     mapping: &WorkflowMapping,
     active: &ActiveContract,

@@ -1,0 +1,43 @@
+//! Poison containment at the boundary of one delivery: a panic anywhere in its processing or publishing is caught
+//! and turned into its message, and the delivery is answered with Failure 5000 and a dead letter instead of taking
+//! the gateway down.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+
+use super::session::SessionContext;
+use crate::metrics_names;
+use crate::processor::{Processed, panic_message};
+
+/// Runs `work`, turning a panic inside it into its message: the boundary of one delivery.
+pub async fn contained<T>(work: impl Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|payload| panic_message(&*payload))
+}
+
+/// The outcome of a delivery whose processing panicked.
+pub fn panicked(ctx: &SessionContext, body: &[u8], panic: &str) -> Processed {
+    metrics::counter!(metrics_names::PANICS_CAUGHT).increment(1);
+    tracing::error!(
+        panic,
+        "processing a message panicked; it gets Failure 5000 and is dead-lettered"
+    );
+    ctx.processor
+        .poisoned(body, &format!("processing it panicked: {panic}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_contained_and_its_message_kept() {
+        let caught = contained(async { panic!("boom at {}", 7) }).await;
+        assert_eq!(caught.unwrap_err(), "boom at 7");
+        assert_eq!(contained(async { 5 }).await, Ok(5));
+    }
+}
