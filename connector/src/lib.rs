@@ -4,6 +4,7 @@
 //! ([`mapping`]) → ledger submit (ledger port) → egress ([`processor`]) → publish with confirms → ack.
 
 pub mod assembly;
+pub mod backoff;
 pub mod cli;
 pub mod compact_record;
 pub mod config;

@@ -44,7 +44,6 @@ pub use poisoned::panic_message;
 pub use recently_consumed::RecentlyConsumed;
 pub use request_ids::{COMMAND_ID_PREFIX, body_digest, command_id_for, linear_id_for};
 pub use settings::{ProcessorSettings, Sender};
-pub use submit::backoff;
 
 use crate::contract_index::ContractIndex;
 use crate::contract_parties::StakeholderRule;

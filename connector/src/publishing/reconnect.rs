@@ -18,7 +18,7 @@ pub fn reconnect_delay(attempt: u32) -> Duration {
         initial_backoff_ms: FIRST_RECONNECT_MS,
         max_backoff_ms: LONGEST_RECONNECT_MS,
     };
-    crate::processor::backoff(&retry, attempt)
+    crate::backoff::backoff(&retry, attempt)
 }
 
 #[cfg(test)]
