@@ -149,7 +149,7 @@ async fn ledger_transactions(
             let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
                 journal,
                 catalog,
-                embedded_ledger::Clock::System,
+                ledger_port::Clock::System,
             )
             .await
             .unwrap();

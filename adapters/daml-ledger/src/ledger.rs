@@ -1,7 +1,7 @@
 //! [`DamlLedger`]: the ledger port over a Daml participant's Ledger API v2.
 //!
 //! `submit` is `CommandService.SubmitAndWaitForTransaction` (a duplicate command id resolves to the original
-//! transaction, see `duplicate`); `active_contracts` is `StateService.GetActiveContracts` at the ledger end;
+//! transaction, see `duplicate`); `active_contract_stream` is `StateService.GetActiveContracts` at the ledger end;
 //! `updates` is `UpdateService.GetUpdates` with a live tail; `ledger_end` is `StateService.GetLedgerEnd`. Every
 //! failure is classified by the table shared with `connector sandbox`.
 //!
@@ -18,7 +18,7 @@ use daml_ledger_api::v2::{
 };
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContractStream, ActiveContracts, Command, CommittedCommand, Ledger, LedgerError,
+    ActiveContractStream, Command, CommittedCommand, Ledger, LedgerError,
     RejectionReason, Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
 };
 
@@ -27,7 +27,7 @@ use crate::connection::open_channel;
 use crate::duplicate::{is_duplicate, original_transaction};
 use crate::package_names::prefer_configured_forms;
 use crate::requests::{commands, event_format, reading_parties, transaction_format, update_format};
-use crate::rpc::{CallKind, Next, Rpc};
+use crate::rpc::{CallKind, Next, Rpc, conversion_failed};
 use crate::settings::{DamlSettings, SettingsError};
 use crate::token::TokenFile;
 
@@ -165,13 +165,6 @@ fn template_of(command: &Command) -> &TemplateId {
     }
 }
 
-pub(crate) fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
-    LedgerError::permanent(
-        RejectionReason::Internal,
-        format!("{call}: the participant's answer could not be read: {error}"),
-    )
-}
-
 #[async_trait::async_trait]
 impl Ledger for DamlLedger {
     async fn submit(&self, submission: Submission) -> Result<Transaction, LedgerError> {
@@ -218,13 +211,6 @@ impl Ledger for DamlLedger {
         };
         prefer_configured_forms(&mut transaction, &self.templates());
         transaction_from_proto(&transaction).map_err(|e| conversion_failed(SUBMIT, e))
-    }
-
-    async fn active_contracts(
-        &self,
-        filter: &UpdateFilter,
-    ) -> Result<ActiveContracts, LedgerError> {
-        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// `GetActiveContracts` at the ledger end, handed on contract by contract as the participant sends them.

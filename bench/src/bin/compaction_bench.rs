@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use embedded_ledger::{
-    ChoiceKind, ChoiceSpec, Clock, EmbeddedLedger, TemplateCatalog, TemplateSpec,
+    ChoiceKind, ChoiceSpec, EmbeddedLedger, TemplateCatalog, TemplateSpec,
 };
 use ledger_port::{
-    Command as LedgerCommand, Event, Ledger, LedgerValue, Record, Submission, TemplateId,
+    Clock, Command as LedgerCommand, Event, Ledger, LedgerValue, Record, Submission, TemplateId,
 };
 
 /// Flags.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use embedded_ledger::{Clock, EmbeddedLedger, FaultKind, FaultPlan, FaultRule};
+use embedded_ledger::{EmbeddedLedger, FaultKind, FaultPlan, FaultRule};
 use serde_json::{Value, json};
 
 use super::*;
@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::embedded_catalog::template_catalog;
 use crate::outcome_store::{MemoryOutcomeStore, StoreError};
 use indexmap::IndexMap;
-use ledger_port::{Command, LedgerError, Submission, Transaction, UpdateFilter};
+use ledger_port::{Clock, Command, LedgerError, Submission, Transaction, UpdateFilter};
 use message_schema::egress::LedgerInfo;
 use message_schema::error_code::ErrorCode;
 use message_schema::limits::Limits;
@@ -620,13 +620,13 @@ impl Ledger for RefusingLedger {
             "SubmitAndWaitForTransaction: the access token has expired",
         ))
     }
-    async fn active_contracts(
+    async fn active_contract_stream(
         &self,
         _: &UpdateFilter,
-    ) -> Result<ledger_port::ActiveContracts, LedgerError> {
-        Ok(ledger_port::ActiveContracts {
+    ) -> Result<ledger_port::ActiveContractStream, LedgerError> {
+        Ok(ledger_port::ActiveContractStream {
             offset: 0,
-            contracts: vec![],
+            contracts: Box::pin(futures::stream::empty()),
         })
     }
     async fn ledger_end(&self) -> Result<i64, LedgerError> {
