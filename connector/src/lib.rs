@@ -1,7 +1,22 @@
 //! The connector gateway library: everything the `connector` binary is made of.
 //!
-//! The way of one message: AMQP delivery → parse (message-schema) → idempotency check ([`outcome_store`]) → map
-//! ([`mapping`]) → ledger submit (ledger port) → egress ([`processor`]) → publish with confirms → ack.
+//! A request's walk, one room per step, never back into a room it left:
+//! 1. [`gateway`] `session.rs` takes a delivery from the ingress queue (`redelivery_plan.rs`: a redelivered one is
+//!    counted first); `contract_sequencer.rs` gives it its turn (queue order, or per contract);
+//! 2. [`processor`] `mod.rs` `begin`: parse (message-schema, within `limits:`), replay a recorded outcome
+//!    ([`outcome_store`]); `requests/` — who it acts as, then the room of its kind (`create.rs`, `action.rs`,
+//!    `read.rs`): map it through the [`mapping`], build the submission; `submit.rs`: sequence it on the ledger (the
+//!    ledger port) with retries ([`backoff`]), update the [`contract_index`];
+//! 3. [`processor`] `mod.rs` `finish`: wait until it is durable, have its room build the egress, record it
+//!    (`outcome.rs`, [`encoded_egress`]);
+//! 4. [`gateway`] `outcome_publishing.rs`: its messages onto the channel in order through the [`publishing`] room
+//!    (AMQP message, confirms), shared with the [`observer`]; `acks.rs`: confirms awaited, outcomes flushed, acked in
+//!    delivery order.
+//!
+//! Beside the walk: [`config`] (one YAML file, every error naming its path), [`assembly`] (a processor from a config,
+//! for `run`, `process` and `test`), [`ledger_factory`] and [`embedded_catalog`] (which ledger, and the embedded
+//! ledger's choice semantics from the mapping), [`observer`] (the ledger's own history published), [`health`] and
+//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], and [`cli`] (one file per subcommand).
 
 pub mod assembly;
 pub mod backoff;

@@ -16,8 +16,8 @@ pub use conversion_error::ConversionError;
 pub use error_id::{error_id_of, status_with_error_id};
 pub use identifier::{identifier_from_template, template_from_identifier};
 pub use transaction_conversion::{
-    TransactionShape, archived_event_to_proto, created_event_from_proto,
-    created_event_to_proto, transaction_from_proto, transaction_to_proto,
+    TransactionShape, archived_event_to_proto, created_event_from_proto, created_event_to_proto,
+    transaction_from_proto, transaction_to_proto,
 };
 pub use value_conversion::{record_from_proto, record_to_proto, value_from_proto, value_to_proto};
 

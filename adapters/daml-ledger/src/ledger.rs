@@ -18,8 +18,8 @@ use daml_ledger_api::v2::{
 };
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContractStream, Command, CommittedCommand, Ledger, LedgerError,
-    RejectionReason, Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
+    ActiveContractStream, Command, CommittedCommand, Ledger, LedgerError, RejectionReason,
+    Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
 };
 
 use crate::active_set_stream;

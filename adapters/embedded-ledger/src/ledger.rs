@@ -17,8 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContractStream, Clock, CommittedCommand, CreatedEvent, Event,
-    Ledger, LedgerError, PendingCommit, PrunedOffset, RejectionReason, ServableLedger, Submission,
+    ActiveContract, ActiveContractStream, Clock, CommittedCommand, CreatedEvent, Event, Ledger,
+    LedgerError, PendingCommit, PrunedOffset, RejectionReason, ServableLedger, Submission,
     SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
 };
 use sha2::{Digest, Sha256};

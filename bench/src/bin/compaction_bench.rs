@@ -11,9 +11,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Parser;
-use embedded_ledger::{
-    ChoiceKind, ChoiceSpec, EmbeddedLedger, TemplateCatalog, TemplateSpec,
-};
+use embedded_ledger::{ChoiceKind, ChoiceSpec, EmbeddedLedger, TemplateCatalog, TemplateSpec};
 use ledger_port::{
     Clock, Command as LedgerCommand, Event, Ledger, LedgerValue, Record, Submission, TemplateId,
 };
