@@ -87,7 +87,7 @@ fn create(request_id: &str) -> Value {
 }
 
 fn linear_id(create_request_id: &str) -> String {
-    connector::processor::linear_id_for(create_request_id).to_string()
+    message_schema::linear_id::linear_id_for(create_request_id).to_string()
 }
 
 fn telemetry(request_id: &str, target: &str, humidity: u32) -> Value {

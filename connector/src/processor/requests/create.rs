@@ -5,11 +5,12 @@ use ledger_port::{Command, Submission};
 use message_schema::egress::UpdateMessageName;
 use message_schema::error_code::ErrorCode;
 use message_schema::ingress::CreateContractRequest;
+use message_schema::linear_id::linear_id_for;
 use message_schema::parse::quoted;
 
 use crate::mapping::MappingError;
 use crate::processor::{
-    CommittedEgress, Decision, Processor, Stop, command_id_for, linear_id_for, mapping_failure,
+    CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
 };
 
 impl Processor {
