@@ -59,7 +59,8 @@ async fn archive_after_crash(kind: LedgerKind) {
     let create = example_messages().remove(0);
     let created: Value = serde_json::from_slice(&create).unwrap();
     let linear_id =
-        connector::processor::linear_id_for(created["requestId"].as_str().unwrap()).to_string();
+        message_schema::linear_id::linear_id_for(created["requestId"].as_str().unwrap())
+            .to_string();
     let mut bodies = vec![create];
     bodies.push(action(
         "ship-transfer",

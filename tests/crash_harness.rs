@@ -55,7 +55,7 @@ fn workload(n: usize, seed: u64) -> Workload {
             && (created.is_empty() || roll < 30)
         {
             let id = format!("h-create-{i}");
-            let lid = connector::processor::linear_id_for(&id).to_string();
+            let lid = message_schema::linear_id::linear_id_for(&id).to_string();
             created.push(lid.clone());
             let v = json!({"messageName":"CreateContractRequest","requestId":id,"workflowName":"RefrigeratedTransportation",
                 "parameters":[{"name":"device","value":"Device01"},{"name":"supplyChainOwner","value":"Retailer"},

@@ -46,7 +46,7 @@ fn comparable(v: &Value) -> Value {
 }
 
 fn linear_id(create_request_id: &str) -> String {
-    connector::processor::linear_id_for(create_request_id).to_string()
+    message_schema::linear_id::linear_id_for(create_request_id).to_string()
 }
 
 fn read(request_id: &str, target: &str) -> Value {

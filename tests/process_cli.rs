@@ -198,8 +198,8 @@ fn workload(path: &Path, creates: usize, actions: usize) {
         lines.push(create(i).to_string());
     }
     for i in 0..actions {
-        let target =
-            connector::processor::linear_id_for(&format!("k-create-{}", i % creates)).to_string();
+        let target = message_schema::linear_id::linear_id_for(&format!("k-create-{}", i % creates))
+            .to_string();
         let m = if i % 10 == 9 {
             // A failing action whose outcome depends on state: the guard only passes after a transfer.
             serde_json::json!({"messageName":"CreateContractActionRequest","requestId":format!("k-act-{i}"),"contractLedgerIdentifier":target,
@@ -467,7 +467,7 @@ async fn an_archive_whose_outcome_was_lost_replays_its_original_egress() {
         .next()
         .unwrap()
         .to_owned();
-    let linear_id = connector::processor::linear_id_for("shipment-1").to_string();
+    let linear_id = message_schema::linear_id::linear_id_for("shipment-1").to_string();
     let action = |id: &str, function: &str, parameters: &str| {
         format!(
             r#"{{"messageName":"CreateContractActionRequest","requestId":"{id}","contractLedgerIdentifier":"{linear_id}","workflowFunctionName":"{function}","parameters":{parameters},"messageSchemaVersion":"1.0.0"}}"#

@@ -5,12 +5,14 @@
 
 use crate::capture::Capture;
 use crate::contract_order;
+use crate::drain::{drain, rate};
 use crate::error::BenchError;
+use crate::gateway_cost::{cpu_per_1000, peak_rss_mib};
 use crate::gateway_under_test::GatewayUnderTest;
 use crate::options::OrderingChoice;
 use crate::proc_stats;
 use crate::report::{OrderingComparison, OrderingRun, round};
-use crate::run::{Bench, cpu_per_1000, drain, peak_rss_mib, progress, rate};
+use crate::run_context::Bench;
 use crate::topology::{self, Names};
 use crate::workload::{self, ACTION_CONTRACTS, Expected, Mix, Request};
 
@@ -45,14 +47,11 @@ async fn run_ordering(
     let Bench {
         options, broker, ..
     } = *bench;
-    progress(
-        options,
-        format!(
-            "actions: gateway draining {} requests, {} ordering",
-            options.n,
-            ordering.as_str()
-        ),
-    );
+    options.progress(format!(
+        "actions: gateway draining {} requests, {} ordering",
+        options.n,
+        ordering.as_str()
+    ));
     let names = Names::new(bench.run_id, Mix::Actions.as_str(), ordering.as_str());
     let measured = async {
         let settings = topology::settings(&names, options);
@@ -122,10 +121,7 @@ async fn drain_under(
     }
     .await;
     if !under_test.stop().await && measured.is_ok() {
-        progress(
-            options,
-            "the gateway did not stop cleanly on SIGTERM".to_owned(),
-        );
+        options.progress("the gateway did not stop cleanly on SIGTERM");
     }
     measured
 }

@@ -154,6 +154,13 @@ impl Options {
             .unwrap_or_else(|| (self.n / 4).clamp(100, 5_000))
             .max(1)
     }
+
+    /// A progress line on stderr (none with `--json-only`).
+    pub fn progress(&self, message: impl std::fmt::Display) {
+        if !self.json_only {
+            eprintln!("gateway-bench: {message}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,46 +5,29 @@
 //! start-up is left out of both and neither side is favoured by where the clock starts. The gateway's egress is also
 //! checked for each contract's order. `--compare-ordering` runs the ordering comparison (`comparison.rs`) instead.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::broker::Broker;
 use crate::capture::{Capture, Window};
 use crate::comparison;
 use crate::contract_order;
+use crate::drain::{Drained, drain, rate};
 use crate::error::BenchError;
 use crate::gateway_config::checked_inputs;
+use crate::gateway_cost::{cpu_per_1000, peak_rss_mib};
 use crate::gateway_under_test::{GatewayUnderTest, ledger_label};
 use crate::latency::{self, LatencyStats};
+use crate::load_average::load_average;
 use crate::options::{LedgerChoice, MixChoice, Options};
-use crate::proc_stats::{self, ProcStats};
+use crate::proc_stats;
 use crate::relay::Relay;
 use crate::report::{MixResult, Report, SideResult, round};
+use crate::run_context::Bench;
 use crate::topology::{self, Names};
 use crate::workload::{self, Expected, Mix, Request};
 
-/// After the last expected egress, how long to keep counting so duplicates would show.
-const SETTLE: Duration = Duration::from_millis(300);
 /// How long the dead-letter copies may trail the last egress message.
 const DEAD_LETTER_WAIT: Duration = Duration::from_secs(10);
-
-/// What every part of a run shares.
-pub struct Bench<'a> {
-    pub options: &'a Options,
-    pub broker: &'a Broker,
-    /// Prefixes every queue, exchange and request id of the run.
-    pub run_id: &'a str,
-    /// The mapping's `workflows:` block.
-    pub workflows: &'a str,
-    pub connector: &'a Path,
-}
-
-/// A drained preload: its window, the egress counted once settled, and the egress correlation ids in arrival order.
-pub struct Drained {
-    pub window: Window,
-    pub egress: u64,
-    pub arrivals: Vec<String>,
-}
 
 /// What both sides of a workload get.
 struct Work<'a> {
@@ -136,20 +119,22 @@ async fn run_mix(bench: &Bench<'_>, mix: Mix) -> Result<MixResult, BenchError> {
         latency: &latency,
     };
 
-    progress(
-        options,
-        format!("{}: relay draining {} requests", mix.as_str(), options.n),
-    );
+    options.progress(format!(
+        "{}: relay draining {} requests",
+        mix.as_str(),
+        options.n
+    ));
     let names = Names::new(run_id, mix.as_str(), "relay");
     let baseline = run_relay(options, broker, &names, &work).await;
     broker.delete(&names).await;
     let baseline = baseline?;
 
     let offered = baseline.msgs_per_s / 2.0;
-    progress(
-        options,
-        format!("{}: gateway draining {} requests", mix.as_str(), options.n),
-    );
+    options.progress(format!(
+        "{}: gateway draining {} requests",
+        mix.as_str(),
+        options.n
+    ));
     let names = Names::new(run_id, mix.as_str(), "gateway");
     let gateway = run_gateway(bench, &names, &work, offered).await;
     broker.delete(&names).await;
@@ -194,10 +179,10 @@ async fn run_relay(
         // Half the reported (rounded) rate: the gateway is offered half of that same figure, so both sides get
         // exactly the same pace.
         let rate = rate(work.expected.requests, &window).round() / 2.0;
-        progress(
-            options,
-            format!("{}: relay latency at {rate:.0}/s", work.mix.as_str()),
-        );
+        options.progress(format!(
+            "{}: relay latency at {rate:.0}/s",
+            work.mix.as_str()
+        ));
         let latency = latency_phase(options, broker, &capture, names, work, rate, || {
             !relay.is_running()
         })
@@ -212,7 +197,7 @@ async fn run_relay(
     }
     .await;
     if measured.is_err() && !relay.is_running() {
-        progress(options, "the relay stopped: its channel failed".to_owned());
+        options.progress("the relay stopped: its channel failed");
     }
     relay.stop().await;
     capture.stop().await;
@@ -271,10 +256,10 @@ async fn run_gateway(
         let in_order = contract_order::check(work.preload, &drained.arrivals)
             .map_err(|v| v.into_error(options.ordering.as_str()))?;
         let dead_letters = dead_letters(broker, names, work.expected).await?;
-        progress(
-            options,
-            format!("{}: gateway latency at {offered:.0}/s", work.mix.as_str()),
-        );
+        options.progress(format!(
+            "{}: gateway latency at {offered:.0}/s",
+            work.mix.as_str()
+        ));
         let latency = latency_phase(options, broker, &capture, names, work, offered, || {
             under_test.gone()
         })
@@ -295,65 +280,10 @@ async fn run_gateway(
     }
     .await;
     if !under_test.stop().await && measured.is_ok() {
-        progress(
-            options,
-            "the gateway did not stop cleanly on SIGTERM".to_owned(),
-        );
+        options.progress("the gateway did not stop cleanly on SIGTERM");
     }
     capture.stop().await;
     measured
-}
-
-/// CPU seconds per 1,000 requests between two readings of the gateway's /proc figures.
-pub fn cpu_per_1000(
-    expected: Expected,
-    before: Option<ProcStats>,
-    after: Option<ProcStats>,
-) -> Option<f64> {
-    let (before, after) = (before?, after?);
-    let thousands = (expected.requests as f64 / 1000.0).max(f64::MIN_POSITIVE);
-    Some(round(
-        (after.cpu_seconds - before.cpu_seconds) / thousands,
-        3,
-    ))
-}
-
-/// Peak resident memory in MiB.
-pub fn peak_rss_mib(stats: ProcStats) -> f64 {
-    round(stats.peak_rss_bytes as f64 / (1024.0 * 1024.0), 1)
-}
-
-/// Waits for the preload's egress (giving up early once `gone()` says the side stopped); returns its window, the
-/// egress count once it has settled, and the egress correlation ids in arrival order.
-pub async fn drain(
-    options: &Options,
-    capture: &Capture,
-    mix: Mix,
-    expected: Expected,
-    side: &str,
-    gone: impl FnMut() -> bool,
-) -> Result<Drained, BenchError> {
-    let timeout = Duration::from_secs(options.timeout_secs);
-    let window = capture
-        .wait_for_count(expected.egress, timeout, gone)
-        .await
-        .map_err(|got| BenchError::Timeout {
-            phase: format!("{} {side} drain", mix.as_str()),
-            what: "egress messages",
-            got,
-            expected: expected.egress,
-            seconds: timeout.as_secs(),
-            log_tail: capture.failure(),
-        })?;
-    tokio::time::sleep(SETTLE).await;
-    let egress = capture.count();
-    let arrivals = capture.arrivals();
-    capture.reset_window();
-    Ok(Drained {
-        window,
-        egress,
-        arrivals,
-    })
 }
 
 /// Waits until the side's dead-letter queue holds the preload's malformed originals; returns its depth.
@@ -412,25 +342,5 @@ fn side_result(
         peak_rss_mib: None,
         cpu_s_per_1000: None,
         contracts_in_order: None,
-    }
-}
-
-/// Per second over the window (a window shorter than a millisecond counts as one).
-pub fn rate(count: u64, window: &Window) -> f64 {
-    count as f64 / window.elapsed().as_secs_f64().max(0.001)
-}
-
-/// The 1-minute load average (0 when /proc/loadavg cannot be read).
-pub fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// A progress line on stderr (none with `--json-only`).
-pub fn progress(options: &Options, message: String) {
-    if !options.json_only {
-        eprintln!("gateway-bench: {message}");
     }
 }

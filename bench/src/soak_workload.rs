@@ -29,7 +29,8 @@ pub fn request(n: u64, active: u64) -> (String, Vec<u8>) {
             {"name":"supplyChainObserver","value":"Auditor"},{"name":"minHumidity","value":"20"},{"name":"maxHumidity","value":"60"},
             {"name":"minTemperature","value":"2"},{"name":"maxTemperature","value":"8"}],"messageSchemaVersion":"1.0.0"})
     } else {
-        let linear_id = connector::processor::linear_id_for(&format!("soak-create-{shipment}"));
+        let linear_id =
+            message_schema::linear_id::linear_id_for(&format!("soak-create-{shipment}"));
         let (function, parameters) = match step {
             1 => (
                 "TransferResponsibility",
@@ -72,7 +73,7 @@ mod tests {
         assert_eq!(body["workflowFunctionName"], "Archive");
         assert_eq!(
             body["contractLedgerIdentifier"],
-            connector::processor::linear_id_for("soak-create-0").to_string()
+            message_schema::linear_id::linear_id_for("soak-create-0").to_string()
         );
     }
 }

@@ -19,11 +19,11 @@ use crate::error::BenchError;
 use crate::gateway_config::{GatewayConfig, LedgerUnderTest, ObserveSetting, checked_inputs};
 use crate::gateway_process::{GatewayProcess, free_port};
 use crate::journal_build::{BuiltJournal, JournalBuild};
+use crate::load_average::load_average;
 use crate::options::OrderingChoice;
 use crate::proc_stats::{self, Memory};
 use crate::read_probe::{ReadExpectation, ReadProbe};
 use crate::report::round;
-use crate::run::load_average;
 use crate::startup_options::StartupOptions;
 use crate::startup_report::{
     JournalFigures, Side, StartRun, StartupReport, delta, mib, side_figures,

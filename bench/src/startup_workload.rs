@@ -3,8 +3,8 @@
 //! contracts differ as real ones would), and the `ReadContractRequest` for the last of them that proves they were
 //! loaded.
 //!
-//! The read names the linear id the gateway assigned to that create (`connector::processor::linear_id_for`), as a
-//! client that kept the `contractLedgerIdentifier` of the create's egress would.
+//! The read names the linear id the gateway assigned to that create (`message_schema::linear_id::linear_id_for`), as
+//! a client that kept the `contractLedgerIdentifier` of the create's egress would.
 
 use serde_json::json;
 
@@ -41,7 +41,7 @@ pub fn create_request_id(run_id: &str, i: u64) -> String {
 
 /// The linear id (`contractLedgerIdentifier`) the gateway gives the contract of the create with `request_id`.
 pub fn linear_id(create_request_id: &str) -> String {
-    connector::processor::linear_id_for(create_request_id).to_string()
+    message_schema::linear_id::linear_id_for(create_request_id).to_string()
 }
 
 /// The `i`-th create as one JSON line (no newline).
@@ -117,7 +117,7 @@ mod tests {
     fn the_read_names_the_linear_id_the_gateway_assigns() {
         let read = read_request("r-read", &create_request_id("r", 41));
         let body: Value = serde_json::from_slice(&read.body).expect("JSON");
-        let expected = connector::processor::linear_id_for("r-startup-create-41").to_string();
+        let expected = message_schema::linear_id::linear_id_for("r-startup-create-41").to_string();
         assert_eq!(body["contractLedgerIdentifier"], expected.as_str());
         assert_eq!(body["messageName"], "ReadContractRequest");
         assert_eq!(read.contract.as_deref(), Some(expected.as_str()));

@@ -2,7 +2,8 @@
 //!
 //! The same generator feeds the relay and the gateway, so both move exactly the same bodies. Every request id starts
 //! with the run's id, so nothing collides with another run's state on the shared broker. Actions name the linear ids
-//! the gateway assigns to the preload's creates (`connector::processor::linear_id_for`), so they succeed in queue order.
+//! the gateway assigns to the preload's creates (`message_schema::linear_id::linear_id_for`), so they succeed in
+//! queue order.
 
 use serde_json::{Value, json};
 
@@ -166,7 +167,7 @@ fn create_id(run_id: &str, i: u64) -> String {
 }
 
 fn linear_id(create_request_id: &str) -> String {
-    connector::processor::linear_id_for(create_request_id).to_string()
+    message_schema::linear_id::linear_id_for(create_request_id).to_string()
 }
 
 fn create(request_id: &str) -> Request {
@@ -363,7 +364,9 @@ mod tests {
                     assert_eq!(r.contract, None);
                     continue;
                 }
-                let key = connector::gateway::ordering_key(&r.body).map(|k| k.to_string());
+                let key = message_schema::parse::parse_ingress(&r.body)
+                    .ok()
+                    .map(|parsed| message_schema::linear_id::ordering_key(&parsed).to_string());
                 assert_eq!(r.contract, key, "{}", String::from_utf8_lossy(&r.body));
             }
         }

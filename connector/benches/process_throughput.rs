@@ -35,11 +35,11 @@ fn workload(n: usize) -> Vec<Vec<u8>> {
             format!("{{\"requestId\":\"b-bad-{i}\",\"messageName\":\"CreateContractRequest\"}}")
         } else if i % 5 == 0 {
             json!({"messageName":"ReadContractRequest","requestId":format!("b-read-{i}"),
-                "contractLedgerIdentifier":connector::processor::linear_id_for(&create_id).to_string(),"messageSchemaVersion":"1.0.0"})
+                "contractLedgerIdentifier":message_schema::linear_id::linear_id_for(&create_id).to_string(),"messageSchemaVersion":"1.0.0"})
             .to_string()
         } else {
             json!({"messageName":"CreateContractActionRequest","requestId":format!("b-act-{i}"),
-                "contractLedgerIdentifier":connector::processor::linear_id_for(&create_id).to_string(),
+                "contractLedgerIdentifier":message_schema::linear_id::linear_id_for(&create_id).to_string(),
                 "workflowFunctionName":"IngestTelemetry","userChainIdentifier":"Device01",
                 "parameters":[{"name":"humidity","value":format!("{}", 25 + i % 30)},{"name":"temperature","value":"5"},{"name":"timestamp","value":"1764000000"}],
                 "messageSchemaVersion":"1.0.0"})

@@ -28,9 +28,10 @@ use connector::config::Config;
 use connector::encoded_egress::EncodedEgress;
 use connector::ledger_factory::EmbeddedStorage;
 use connector::outcome_store::MemoryOutcomeStore;
-use connector::processor::{Disposition, Processed, linear_id_for};
+use connector::processor::{Disposition, Processed};
 use ledger_port::Clock;
 use libfuzzer_sys::fuzz_target;
+use message_schema::linear_id::linear_id_for;
 
 /// The example mapping, verbatim.
 const EXAMPLE: &str = include_str!("../../examples/refrigerated-transportation/connector.yaml");

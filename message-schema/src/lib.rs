@@ -1,5 +1,6 @@
 //! The Workbench message contract of the connector gateway: typed ingress requests and their parser, typed egress
-//! messages in the spec's exact key order, the 64-bit id rules, contract-property flattening and JSON Schemas.
+//! messages in the spec's exact key order, the 64-bit id rules, the linear id a request is about, contract-property
+//! flattening and JSON Schemas.
 //!
 //! Pure: no I/O, no async.
 
@@ -9,6 +10,7 @@ pub mod error_code;
 pub mod ids;
 pub mod ingress;
 pub mod limits;
+pub mod linear_id;
 pub mod parse;
 pub mod properties;
 pub mod schemas;

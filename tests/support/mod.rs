@@ -1,9 +1,12 @@
 //! Shared helpers for the workspace-level integration tests: unique names, a real RabbitMQ client for the test
 //! side, the `connector` binary as a child process with its own config, a TCP proxy to cut the broker off, and
 //! small HTTP and rabbitmqctl helpers. Every test gets its own queue and exchange names, so tests never share state.
+//! The gateway's end-to-end tests (`tests/gateway_*.rs`) also share their harness and the example's requests.
 
 #![allow(dead_code)]
 
+pub mod example_requests;
+pub mod gateway_harness;
 pub mod raw_amqp;
 
 use std::collections::HashMap;

@@ -7,34 +7,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use message_schema::limits::Limits;
+use message_schema::parse::parse_ingress_with;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use uuid::Uuid;
 
-use crate::processor::linear_id_for;
-
-/// The ordering key of a raw request: the linear id it targets or creates; `None` when it has none (malformed).
-pub fn ordering_key(body: &[u8]) -> Option<Uuid> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Keys<'a> {
-        #[serde(borrow, default)]
-        message_name: Option<&'a str>,
-        #[serde(borrow, default)]
-        request_id: Option<&'a str>,
-        #[serde(borrow, default)]
-        contract_ledger_identifier: Option<&'a str>,
-    }
-    let keys: Keys<'_> = serde_json::from_slice(body).ok()?;
-    match (
-        keys.message_name,
-        keys.contract_ledger_identifier,
-        keys.request_id,
-    ) {
-        (Some("CreateContractRequest"), _, Some(request_id)) => Some(linear_id_for(request_id)),
-        (_, Some(linear_id), _) => Uuid::parse_str(linear_id).ok(),
-        _ => None,
-    }
+/// The ordering key of a raw request: the linear id it targets or creates; `None` when it does not parse within
+/// `limits` (such a request is answered with a Failure and touches no contract).
+// Parses the body a second time (the processor parses it again) until the session hands the parsed request on.
+pub fn ordering_key(body: &[u8], limits: &Limits) -> Option<Uuid> {
+    parse_ingress_with(body, limits)
+        .ok()
+        .map(|request| message_schema::linear_id::ordering_key(&request))
 }
 
 /// Hands out turns: one chain per key, bounded overall.
@@ -110,15 +94,15 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn keys_come_from_the_linear_id_or_the_create() {
+    fn a_body_is_keyed_once_it_parses() {
         let lid = Uuid::new_v4();
         let action = format!(
-            r#"{{"messageName":"CreateContractActionRequest","requestId":"a","contractLedgerIdentifier":"{lid}"}}"#
+            r#"{{"messageName":"CreateContractActionRequest","requestId":"a","contractLedgerIdentifier":"{lid}",
+                "workflowFunctionName":"F","parameters":[],"messageSchemaVersion":"1.0.0"}}"#
         );
-        assert_eq!(ordering_key(action.as_bytes()), Some(lid));
-        let create = br#"{"messageName":"CreateContractRequest","requestId":"c1"}"#;
-        assert_eq!(ordering_key(create), Some(linear_id_for("c1")));
-        assert_eq!(ordering_key(b"not json"), None);
+        let limits = Limits::default();
+        assert_eq!(ordering_key(action.as_bytes(), &limits), Some(lid));
+        assert_eq!(ordering_key(b"not json", &limits), None);
     }
 
     #[tokio::test]

@@ -364,7 +364,7 @@ async fn dispatch(
         Ordering::PerContract => {
             // The processor refuses an oversized body without reading it; so does the ordering.
             let key = if delivery.body.len() <= ctx.processor.limits().max_message_bytes {
-                super::contract_sequencer::ordering_key(&delivery.body)
+                super::contract_sequencer::ordering_key(&delivery.body, ctx.processor.limits())
             } else {
                 None
             };

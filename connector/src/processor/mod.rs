@@ -42,7 +42,7 @@ pub use disposition::{Disposition, Processed, Staged};
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
 pub use poisoned::panic_message;
 pub use recently_consumed::RecentlyConsumed;
-pub use request_ids::{COMMAND_ID_PREFIX, body_digest, command_id_for, linear_id_for};
+pub use request_ids::{COMMAND_ID_PREFIX, body_digest, command_id_for};
 pub use settings::{ProcessorSettings, Sender};
 
 use crate::contract_index::ContractIndex;

@@ -1,23 +1,16 @@
-//! Ids derived from a requestId: the linear id a create assigns and the ledger command id.
+//! Ids derived from a request: the ledger command id of its requestId, and the digest that stands in for a missing
+//! requestId. (The linear id a create assigns is part of the message contract: `message_schema::linear_id`.)
 //!
-//! Both are UUID v5 (SHA-1 name-based) under fixed namespaces, so a redelivered request maps to the same linear id
-//! and the same command id, and the ledger's command deduplication turns a second submission into the first one's
-//! transaction.
+//! The command id is UUID v5 (SHA-1 name-based) under a fixed namespace, so a redelivered request maps to the same
+//! command id, and the ledger's command deduplication turns a second submission into the first one's transaction.
 
 use uuid::Uuid;
 
-/// Namespace for linear ids (a fixed random UUID; changing it would change every derived id).
-const LINEAR_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d4b_63a0_6f1e_4c5e_9a0b_2f6e_8d1c_7b31);
-/// Namespace for command ids.
+/// Namespace for command ids (a fixed random UUID; changing it would change every derived id).
 const COMMAND_ID_NAMESPACE: Uuid = Uuid::from_u128(0x0c2e_91f4_3b7a_4d86_a5e1_6c9d_40f2_18e7);
 
 /// Prefix of every command id the gateway submits; the observer uses it to tell its own transactions apart.
 pub const COMMAND_ID_PREFIX: &str = "wb-";
-
-/// The linear id a `CreateContractRequest` assigns.
-pub fn linear_id_for(request_id: &str) -> Uuid {
-    Uuid::new_v5(&LINEAR_ID_NAMESPACE, request_id.as_bytes())
-}
 
 /// The ledger command id of a request.
 pub fn command_id_for(request_id: &str) -> String {
@@ -36,19 +29,15 @@ pub fn body_digest(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use message_schema::linear_id::linear_id_for;
+
     use super::*;
 
     #[test]
     fn derived_ids_are_stable_and_distinct() {
-        assert_eq!(linear_id_for("r1"), linear_id_for("r1"));
-        assert_ne!(linear_id_for("r1"), linear_id_for("r2"));
         assert_eq!(command_id_for("r1"), command_id_for("r1"));
         assert!(command_id_for("r1").starts_with(COMMAND_ID_PREFIX));
-        // Pinned: these must never change, or redelivered creates made before an upgrade would get new ids.
-        assert_eq!(
-            linear_id_for("4b2c9336-6d16-48b1-99fc-dbafc82cbc1e").get_version_num(),
-            5
-        );
+        // The two namespaces differ, so a command id never equals the linear id of the same requestId.
         assert_ne!(
             command_id_for("r1")[COMMAND_ID_PREFIX.len()..],
             linear_id_for("r1").to_string()

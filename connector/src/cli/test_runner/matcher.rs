@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 
+use message_schema::linear_id::linear_id_for;
 use serde_json::Value;
-
-use crate::processor::linear_id_for;
 
 /// Values bound by `{{bind:NAME}}`.
 #[derive(Debug, Default)]

@@ -7,6 +7,7 @@ use ledger_port::{Command, Event, Submission, Transaction};
 use message_schema::egress::{EgressMessage, LedgerInfo, UpdateMessageName, UpdateStatus};
 use message_schema::error_code::ErrorCode;
 use message_schema::ingress::CreateContractRequest;
+use message_schema::linear_id::linear_id_for;
 use message_schema::parse::quoted;
 use message_schema::properties::flatten;
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::contract_index::linear_id_of_payload;
 use crate::mapping::MappingError;
 use crate::processor::{
-    CommittedEgress, Decision, Processor, Stop, command_id_for, linear_id_for, mapping_failure,
+    CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
 };
 
 impl Processor {

@@ -15,6 +15,7 @@ use ledger_port::{Clock, Command, LedgerError, Submission, Transaction, UpdateFi
 use message_schema::egress::LedgerInfo;
 use message_schema::error_code::ErrorCode;
 use message_schema::limits::Limits;
+use message_schema::linear_id::linear_id_for;
 
 use crate::config::RetryConfig;
 use message_schema::value::{LedgerValue, Record};
