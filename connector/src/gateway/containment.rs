@@ -19,6 +19,11 @@ pub async fn contained<T>(work: impl Future<Output = T>) -> Result<T, String> {
         .map_err(|payload| panic_message(&*payload))
 }
 
+/// Runs synchronous `work` (the per-contract parse), turning a panic inside it into its message.
+pub fn contained_now<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).map_err(|payload| panic_message(&*payload))
+}
+
 /// The outcome of a delivery whose processing panicked.
 pub fn panicked(ctx: &SessionContext, body: &[u8], panic: &str) -> Processed {
     metrics::counter!(metrics_names::PANICS_CAUGHT).increment(1);
@@ -39,5 +44,8 @@ mod tests {
         let caught = contained(async { panic!("boom at {}", 7) }).await;
         assert_eq!(caught.unwrap_err(), "boom at 7");
         assert_eq!(contained(async { 5 }).await, Ok(5));
+        let caught_now = contained_now(|| -> u8 { panic!("boom at {}", 8) });
+        assert_eq!(caught_now.unwrap_err(), "boom at 8");
+        assert_eq!(contained_now(|| 6), Ok(6));
     }
 }

@@ -7,18 +7,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use message_schema::limits::Limits;
-use message_schema::parse::parse_ingress_with;
+use message_schema::ingress::IngressRequest;
+use message_schema::parse::IngressError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use uuid::Uuid;
 
-/// The ordering key of a raw request: the linear id it targets or creates; `None` when it does not parse within
-/// `limits` (such a request is answered with a Failure and touches no contract).
-// Parses the body a second time (the processor parses it again) until the session hands the parsed request on.
-pub fn ordering_key(body: &[u8], limits: &Limits) -> Option<Uuid> {
-    parse_ingress_with(body, limits)
+/// The ordering key of a delivery, from its one parse: the linear id the request targets or creates; `None` when
+/// it did not parse (such a request is answered with a Failure and touches no contract, so it waits for no one).
+pub fn ordering_key(parsed: &Result<IngressRequest, IngressError>) -> Option<Uuid> {
+    parsed
+        .as_ref()
         .ok()
-        .map(|request| message_schema::linear_id::ordering_key(&request))
+        .map(message_schema::linear_id::ordering_key)
 }
 
 /// Hands out turns: one chain per key, bounded overall.
@@ -100,9 +100,10 @@ mod tests {
             r#"{{"messageName":"CreateContractActionRequest","requestId":"a","contractLedgerIdentifier":"{lid}",
                 "workflowFunctionName":"F","parameters":[],"messageSchemaVersion":"1.0.0"}}"#
         );
-        let limits = Limits::default();
-        assert_eq!(ordering_key(action.as_bytes(), &limits), Some(lid));
-        assert_eq!(ordering_key(b"not json", &limits), None);
+        let limits = message_schema::limits::Limits::default();
+        let parse = |body: &[u8]| message_schema::parse::parse_ingress_with(body, &limits);
+        assert_eq!(ordering_key(&parse(action.as_bytes())), Some(lid));
+        assert_eq!(ordering_key(&parse(b"not json")), None);
     }
 
     #[tokio::test]

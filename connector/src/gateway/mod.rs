@@ -31,7 +31,7 @@ use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 use crate::publishing::reconnect_delay;
 use crate::shutdown::until_stopped;
-pub use contract_sequencer::{KeyedSequencer, ordering_key};
+pub use contract_sequencer::KeyedSequencer;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 use reply_copies::ReplyCopies;
 use session::{SessionContext, SessionEnd, run_session};

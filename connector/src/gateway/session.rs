@@ -31,8 +31,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::acks::{Published, Settle, Settler, Work, settle_in_order};
-use super::containment::{contained, panicked};
-use super::contract_sequencer::KeyedSequencer;
+use super::containment::{contained, contained_now, panicked};
+use super::contract_sequencer::{KeyedSequencer, ordering_key};
 use super::outcome_publishing::{Outlets, publish_outcome};
 use super::redelivery_plan::Plan;
 use super::reply_copies::ReplyCopies;
@@ -362,20 +362,24 @@ async fn dispatch(
             (work, stop)
         }
         Ordering::PerContract => {
-            // The processor refuses an oversized body without reading it; so does the ordering.
-            let key = if delivery.body.len() <= ctx.processor.limits().max_message_bytes {
-                super::contract_sequencer::ordering_key(&delivery.body, ctx.processor.limits())
-            } else {
-                None
-            };
+            // Parsed once, here, for its ordering key, and handed on; a panic in the parser is this delivery's.
+            let parsed = contained_now(|| ctx.processor.parse(&delivery.body));
+            let key = parsed.as_ref().ok().and_then(ordering_key);
             let turn = sequencer.enter(key).await;
             let work = tokio::spawn(async move {
                 let _turn = turn.wait().await;
                 let span = delivery_span(&delivery);
                 async {
-                    let processed = contained(ctx.processor.process_from(&delivery.body, &sender))
+                    let processed = match parsed {
+                        Ok(parsed) => contained(ctx.processor.process_parsed(
+                            &delivery.body,
+                            parsed,
+                            &sender,
+                        ))
                         .await
-                        .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic));
+                        .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic)),
+                        Err(panic) => panicked(&ctx, &delivery.body, &panic),
+                    };
                     if let Some(id) = &processed.request_id {
                         tracing::Span::current().record("request_id", printable(id));
                     }

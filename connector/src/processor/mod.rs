@@ -12,7 +12,8 @@
 //! 4. here, [`Processor::finish`]: wait until the transaction is durable, have the request's room build its egress
 //!    and record it (`outcome.rs`).
 //!
-//! `begin` must run in queue order where order matters; `finish` may overlap with the next requests' `begin`, so a
+//! `one_call.rs` holds the entry points that parse and run both phases in one call. `begin` must run in queue order
+//! where order matters; `finish` may overlap with the next requests' `begin`, so a
 //! ledger with group commit can sync many requests at once. The types between the rooms are in `disposition.rs`,
 //! what a processor is told in `settings.rs`, and what it hands out (ledger, mapping, index) in `parts.rs`.
 
@@ -23,6 +24,7 @@ mod disposition;
 mod failure;
 mod in_flight;
 mod injected_faults;
+mod one_call;
 mod outcome;
 mod parts;
 mod poisoned;
@@ -36,7 +38,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::{Arc, RwLock};
 
 use ledger_port::Ledger;
-use message_schema::parse::parse_ingress_with;
+use message_schema::ingress::IngressRequest;
+use message_schema::parse::IngressError;
 
 pub use disposition::{Disposition, Processed, Staged};
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
@@ -78,22 +81,22 @@ pub struct Processor {
 }
 
 impl Processor {
-    /// Processes one raw ingress body from no particular sender: [`Processor::begin`] then [`Processor::finish`].
-    pub async fn process(&self, body: &[u8]) -> Processed {
-        self.process_from(body, &Sender::default()).await
-    }
-
-    /// Processes one raw ingress body from `sender`.
-    pub async fn process_from(&self, body: &[u8], sender: &Sender) -> Processed {
-        let staged = self.begin(body, sender).await;
-        self.finish(staged).await
-    }
-
     /// Phase 1, in queue order: parse, answer a repeated request from the outcome store, map, and sequence the
     /// ledger command (retrying transient faults in place), updating the contract index with its transaction so the
     /// next request is mapped on top of it. A Failure is recorded here, and made durable before the next command.
     pub async fn begin(&self, body: &[u8], sender: &Sender) -> Staged {
-        let request = match parse_ingress_with(body, &self.settings.limits) {
+        self.begin_parsed(body, self.parse(body), sender).await
+    }
+
+    /// [`Processor::begin`] for a body already parsed with [`Processor::parse`] (the per-contract gateway parses
+    /// once, for the ordering key, and hands the result on).
+    pub async fn begin_parsed(
+        &self,
+        body: &[u8],
+        parsed: Result<IngressRequest, IngressError>,
+        sender: &Sender,
+    ) -> Staged {
+        let request = match parsed {
             Ok(request) => request,
             Err(error) => return self.malformed(body, &error),
         };
