@@ -5,17 +5,19 @@
 //! Both sides use this crate: the Daml adapter (a client of a Canton participant) and `connector sandbox` (a server
 //! in front of the embedded ledger), so a mismatch between them cannot hide in two hand-kept copies.
 
+mod conversion_error;
 mod error_id;
 mod identifier;
 pub mod rejection;
 mod transaction_conversion;
 mod value_conversion;
 
+pub use conversion_error::ConversionError;
 pub use error_id::{error_id_of, status_with_error_id};
 pub use identifier::{identifier_from_template, template_from_identifier};
 pub use transaction_conversion::{
-    ConversionError, TransactionShape, archived_event_to_proto, created_event_from_proto,
-    created_event_to_proto, transaction_from_proto, transaction_to_proto,
+    TransactionShape, archived_event_to_proto, created_event_from_proto, created_event_to_proto,
+    transaction_from_proto, transaction_to_proto,
 };
 pub use value_conversion::{record_from_proto, record_to_proto, value_from_proto, value_to_proto};
 

@@ -8,33 +8,12 @@
 
 use ledger_port::{ArchivedEvent, CreatedEvent, Event, ExercisedEvent, Transaction};
 
+use crate::conversion_error::ConversionError;
 use crate::identifier::{identifier_from_template, template_from_identifier};
 use crate::v2;
 use crate::value_conversion::{
     record_from_proto, record_to_proto, value_from_proto, value_to_proto,
 };
-
-/// Why a wire message could not be turned into the port's model.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: unexpected {found}")]
-pub struct ConversionError {
-    /// Where in the message (e.g. `transaction.events[2].created.create_arguments.owner`).
-    pub path: String,
-    pub found: String,
-}
-
-impl ConversionError {
-    pub(crate) fn new(path: &str, found: &str) -> Self {
-        Self {
-            path: if path.is_empty() {
-                "value".to_owned()
-            } else {
-                path.to_owned()
-            },
-            found: found.to_owned(),
-        }
-    }
-}
 
 /// The two transaction shapes of the Ledger API v2 `TransactionFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

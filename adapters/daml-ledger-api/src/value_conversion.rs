@@ -5,7 +5,7 @@
 
 use ledger_port::{LedgerValue, Record, RecordField};
 
-use crate::transaction_conversion::ConversionError;
+use crate::conversion_error::ConversionError;
 use crate::v2::{self, value::Sum};
 
 /// The wire form of a value.
