@@ -13,7 +13,7 @@ use ledger_port::{ActiveContract, LedgerError, TemplateId};
 use tonic::Streaming;
 
 use crate::package_names::prefer_configured_created;
-use crate::rpc::{Next, Rpc};
+use crate::rpc::{Next, Rpc, conversion_failed};
 
 /// The gRPC call's name, in errors.
 pub(crate) const CALL: &str = "GetActiveContracts";
@@ -60,7 +60,7 @@ impl Reading {
             prefer_configured_created(&mut created, &self.templates);
             let path = format!("active_contracts[{}].created_event", self.handed_out);
             let created = created_event_from_proto(&created, &path)
-                .map_err(|e| crate::ledger::conversion_failed(CALL, e))?;
+                .map_err(|e| conversion_failed(CALL, e))?;
             self.handed_out += 1;
             return Ok(Some(ActiveContract {
                 created,

@@ -27,7 +27,7 @@ use crate::connection::open_channel;
 use crate::duplicate::{is_duplicate, original_transaction};
 use crate::package_names::prefer_configured_forms;
 use crate::requests::{commands, event_format, reading_parties, transaction_format, update_format};
-use crate::rpc::{CallKind, Next, Rpc};
+use crate::rpc::{CallKind, Next, Rpc, conversion_failed};
 use crate::settings::{DamlSettings, SettingsError};
 use crate::token::TokenFile;
 
@@ -163,13 +163,6 @@ fn template_of(command: &Command) -> &TemplateId {
     match command {
         Command::Create { template_id, .. } | Command::Exercise { template_id, .. } => template_id,
     }
-}
-
-pub(crate) fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
-    LedgerError::permanent(
-        RejectionReason::Internal,
-        format!("{call}: the participant's answer could not be read: {error}"),
-    )
 }
 
 #[async_trait::async_trait]

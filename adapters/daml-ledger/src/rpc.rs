@@ -173,6 +173,15 @@ impl Rpc {
     }
 }
 
+/// The port's error for an answer that arrived but does not fit the port's model: permanent, because asking again
+/// gets the same answer.
+pub fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
+    LedgerError::permanent(
+        RejectionReason::Internal,
+        format!("{call}: the participant's answer could not be read: {error}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
