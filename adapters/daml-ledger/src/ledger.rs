@@ -1,7 +1,7 @@
 //! [`DamlLedger`]: the ledger port over a Daml participant's Ledger API v2.
 //!
 //! `submit` is `CommandService.SubmitAndWaitForTransaction` (a duplicate command id resolves to the original
-//! transaction, see `duplicate`); `active_contracts` is `StateService.GetActiveContracts` at the ledger end;
+//! transaction, see `duplicate`); `active_contract_stream` is `StateService.GetActiveContracts` at the ledger end;
 //! `updates` is `UpdateService.GetUpdates` with a live tail; `ledger_end` is `StateService.GetLedgerEnd`. Every
 //! failure is classified by the table shared with `connector sandbox`.
 //!
@@ -18,8 +18,8 @@ use daml_ledger_api::v2::{
 };
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContractStream, ActiveContracts, Command, CommittedCommand, Ledger, LedgerError,
-    RejectionReason, Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
+    ActiveContractStream, Command, CommittedCommand, Ledger, LedgerError, RejectionReason,
+    Submission, TemplateId, Transaction, UpdateFilter, UpdateStream,
 };
 
 use crate::active_set_stream;
@@ -211,13 +211,6 @@ impl Ledger for DamlLedger {
         };
         prefer_configured_forms(&mut transaction, &self.templates());
         transaction_from_proto(&transaction).map_err(|e| conversion_failed(SUBMIT, e))
-    }
-
-    async fn active_contracts(
-        &self,
-        filter: &UpdateFilter,
-    ) -> Result<ActiveContracts, LedgerError> {
-        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// `GetActiveContracts` at the ledger end, handed on contract by contract as the participant sends them.

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContractStream, ActiveContracts, CommittedCommand, CreatedEvent, Event,
+    ActiveContract, ActiveContractStream, CommittedCommand, CreatedEvent, Event,
     Ledger, LedgerError, PendingCommit, PrunedOffset, RejectionReason, ServableLedger, Submission,
     SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
 };
@@ -632,13 +632,6 @@ impl Ledger for EmbeddedLedger {
     async fn sequence(&self, submission: Submission) -> Result<PendingCommit, LedgerError> {
         self.sequence_reporting_duplicates(submission)
             .map(|(pending, _)| pending)
-    }
-
-    async fn active_contracts(
-        &self,
-        filter: &UpdateFilter,
-    ) -> Result<ActiveContracts, LedgerError> {
-        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// Lists where the active contracts are under the lock, then reads them a chunk at a time, from memory or the

@@ -30,12 +30,12 @@ pub type UpdateStream = BoxStream<'static, Result<Transaction, LedgerError>>;
 /// their payloads) need never be held whole by the ledger or the reader.
 pub struct ActiveContractStream {
     pub offset: i64,
-    /// The contracts in the order [`Ledger::active_contracts`] lists them; ends after the last (or an error).
+    /// The contracts in the ledger's order; ends after the last (or an error).
     pub contracts: BoxStream<'static, Result<ActiveContract, LedgerError>>,
 }
 
 impl ActiveContractStream {
-    /// The whole set, for a ledger whose [`Ledger::active_contracts`] is its stream collected.
+    /// The whole set, as the default [`Ledger::active_contracts`] gives it.
     pub async fn collect(self) -> Result<ActiveContracts, LedgerError> {
         let contracts = self.contracts.collect::<Vec<_>>().await;
         Ok(ActiveContracts {
@@ -67,21 +67,20 @@ pub trait Ledger: Send + Sync {
         self.submit(submission).await.map(PendingCommit::ready)
     }
 
-    /// The active contracts matching `filter` at the current ledger end, with that offset.
-    async fn active_contracts(&self, filter: &UpdateFilter)
-    -> Result<ActiveContracts, LedgerError>;
-
-    /// The same set as [`Ledger::active_contracts`], as a stream. The default collects the whole set first; a
-    /// ledger that can hand contracts out as it reads them overrides it.
+    /// The active contracts matching `filter` at the current ledger end, with that offset, handed out one at a time
+    /// as the ledger reads them.
     async fn active_contract_stream(
         &self,
         filter: &UpdateFilter,
-    ) -> Result<ActiveContractStream, LedgerError> {
-        let acs = self.active_contracts(filter).await?;
-        Ok(ActiveContractStream {
-            offset: acs.offset,
-            contracts: futures::stream::iter(acs.contracts.into_iter().map(Ok)).boxed(),
-        })
+    ) -> Result<ActiveContractStream, LedgerError>;
+
+    /// The same set as [`Ledger::active_contract_stream`], held whole. The default collects the stream: every
+    /// ledger streams its set, so none needs a second way of reading it.
+    async fn active_contracts(
+        &self,
+        filter: &UpdateFilter,
+    ) -> Result<ActiveContracts, LedgerError> {
+        self.active_contract_stream(filter).await?.collect().await
     }
 
     /// The offset of the last committed transaction (0 for an empty ledger).

@@ -62,7 +62,7 @@ mod tests {
     use std::time::Duration;
 
     use ledger_port::{
-        ActiveContracts, LedgerError, RejectionReason, Submission, Transaction, UpdateFilter,
+        ActiveContractStream, LedgerError, RejectionReason, Submission, Transaction, UpdateFilter,
         UpdateStream,
     };
 
@@ -79,7 +79,10 @@ mod tests {
         async fn submit(&self, _: Submission) -> Result<Transaction, LedgerError> {
             Err(LedgerError::transient("not used"))
         }
-        async fn active_contracts(&self, _: &UpdateFilter) -> Result<ActiveContracts, LedgerError> {
+        async fn active_contract_stream(
+            &self,
+            _: &UpdateFilter,
+        ) -> Result<ActiveContractStream, LedgerError> {
             Err(LedgerError::transient("not used"))
         }
         async fn ledger_end(&self) -> Result<i64, LedgerError> {

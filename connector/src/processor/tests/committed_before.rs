@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ledger_port::{ActiveContracts, CommittedCommand, UpdateStream};
+use ledger_port::{ActiveContractStream, CommittedCommand, UpdateStream};
 
 use super::*;
 use crate::contract_index::IndexedContract;
@@ -34,11 +34,11 @@ impl Ledger for Remote {
     async fn submit(&self, submission: Submission) -> Result<Transaction, LedgerError> {
         self.ledger.submit(submission).await
     }
-    async fn active_contracts(
+    async fn active_contract_stream(
         &self,
         filter: &UpdateFilter,
-    ) -> Result<ActiveContracts, LedgerError> {
-        self.ledger.active_contracts(filter).await
+    ) -> Result<ActiveContractStream, LedgerError> {
+        self.ledger.active_contract_stream(filter).await
     }
     async fn ledger_end(&self) -> Result<i64, LedgerError> {
         self.ledger.ledger_end().await

@@ -620,13 +620,13 @@ impl Ledger for RefusingLedger {
             "SubmitAndWaitForTransaction: the access token has expired",
         ))
     }
-    async fn active_contracts(
+    async fn active_contract_stream(
         &self,
         _: &UpdateFilter,
-    ) -> Result<ledger_port::ActiveContracts, LedgerError> {
-        Ok(ledger_port::ActiveContracts {
+    ) -> Result<ledger_port::ActiveContractStream, LedgerError> {
+        Ok(ledger_port::ActiveContractStream {
             offset: 0,
-            contracts: vec![],
+            contracts: Box::pin(futures::stream::empty()),
         })
     }
     async fn ledger_end(&self) -> Result<i64, LedgerError> {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ledger_port::{ActiveContracts, PendingCommit, RejectionReason, UpdateStream};
+use ledger_port::{ActiveContractStream, PendingCommit, RejectionReason, UpdateStream};
 
 use super::*;
 
@@ -194,11 +194,11 @@ impl Ledger for NeverDurable {
             ))
         }))
     }
-    async fn active_contracts(
+    async fn active_contract_stream(
         &self,
         filter: &UpdateFilter,
-    ) -> Result<ActiveContracts, LedgerError> {
-        self.0.active_contracts(filter).await
+    ) -> Result<ActiveContractStream, LedgerError> {
+        self.0.active_contract_stream(filter).await
     }
     async fn ledger_end(&self) -> Result<i64, LedgerError> {
         self.0.ledger_end().await
