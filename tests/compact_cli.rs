@@ -44,7 +44,7 @@ async fn open(dir: &Path) -> embedded_ledger::EmbeddedLedger {
     embedded_ledger::EmbeddedLedger::open(
         &dir.join("ledger.log"),
         catalog,
-        embedded_ledger::Clock::System,
+        ledger_port::Clock::System,
     )
     .await
     .expect("open the journal")
@@ -188,7 +188,7 @@ async fn the_configured_policy_compacts_the_gateways_ledger_by_itself() {
     let opened = connector::ledger_factory::open_ledger(
         &config,
         &mapping,
-        embedded_ledger::Clock::System,
+        ledger_port::Clock::System,
         connector::ledger_factory::EmbeddedStorage::Durable,
     )
     .await

@@ -146,13 +146,10 @@ async fn ledger_transactions(
             let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
             let catalog =
                 connector::mapping::template_catalog(&config.workflows, &mapping).unwrap();
-            let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
-                journal,
-                catalog,
-                embedded_ledger::Clock::System,
-            )
-            .await
-            .unwrap();
+            let (ledger, _) =
+                embedded_ledger::EmbeddedLedger::open(journal, catalog, ledger_port::Clock::System)
+                    .await
+                    .unwrap();
             Arc::new(ledger)
         }
         Some(sandbox) => {

@@ -245,7 +245,7 @@ async fn final_state(dir: &Path) -> (BTreeMap<String, String>, HashMap<String, u
     let (ledger, _) = embedded_ledger::EmbeddedLedger::open(
         &dir.join("ledger.log"),
         catalog,
-        embedded_ledger::Clock::System,
+        ledger_port::Clock::System,
     )
     .await
     .unwrap();

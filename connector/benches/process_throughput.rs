@@ -12,7 +12,7 @@ use connector::assembly::assemble;
 use connector::config::Config;
 use connector::ledger_factory::EmbeddedStorage;
 use connector::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 use serde_json::json;
 
 /// The allocator of the `connector` binary, so the figures are those of `connector process`.

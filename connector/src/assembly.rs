@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 use message_schema::egress::LedgerInfo;
 
 use crate::config::Config;

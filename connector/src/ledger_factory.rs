@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use daml_ledger::DamlLedger;
-use embedded_ledger::{Clock, EmbeddedLedger};
-use ledger_port::Ledger;
+use embedded_ledger::EmbeddedLedger;
+use ledger_port::{Clock, Ledger};
 
 use crate::config::{Config, ConfigError, LedgerChoice};
 use crate::mapping::{WorkflowMapping, template_catalog};

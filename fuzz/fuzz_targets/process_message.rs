@@ -29,7 +29,7 @@ use connector::encoded_egress::EncodedEgress;
 use connector::ledger_factory::EmbeddedStorage;
 use connector::outcome_store::MemoryOutcomeStore;
 use connector::processor::{Disposition, Processed, linear_id_for};
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 use libfuzzer_sys::fuzz_target;
 
 /// The example mapping, verbatim.

@@ -12,10 +12,10 @@ use daml_ledger_api::v2::state_service_server::StateService;
 use daml_ledger_api::v2::update_service_server::UpdateService;
 use daml_ledger_api::{error_id_of, record_to_proto, v2, value_to_proto};
 use embedded_ledger::{
-    ChoiceKind, ChoiceSpec, Clock, EmbeddedLedger, FieldValue, TemplateCatalog, TemplateSpec,
+    ChoiceKind, ChoiceSpec, EmbeddedLedger, FieldValue, TemplateCatalog, TemplateSpec,
 };
 use futures::StreamExt;
-use ledger_port::{LedgerValue, Record, ServableLedger, TemplateId};
+use ledger_port::{Clock, LedgerValue, Record, ServableLedger, TemplateId};
 use tokio::sync::watch;
 
 use crate::command_service::SandboxCommandService;

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use ledger_port::{
-    ActiveContract, ActiveContractStream, CommittedCommand, CreatedEvent, Event,
+    ActiveContract, ActiveContractStream, Clock, CommittedCommand, CreatedEvent, Event,
     Ledger, LedgerError, PendingCommit, PrunedOffset, RejectionReason, ServableLedger, Submission,
     SubmitOutcome, Transaction, UpdateFilter, UpdateStream,
 };
@@ -36,15 +36,6 @@ use crate::transaction_log::{Fetch, resolve_all};
 
 /// How many transactions a reader fetches per turn of the state lock.
 const READ_CHUNK: usize = 256;
-
-/// Where effective times come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    /// The system clock.
-    System,
-    /// Deterministic: the transaction at offset N gets this instant plus N microseconds.
-    Fixed(i64),
-}
 
 /// The embedded ledger.
 pub struct EmbeddedLedger {

@@ -22,4 +22,4 @@ pub use condition::{CmpOp, Condition, ConditionError, Operand};
 pub use faults::{FaultKind, FaultPlan, FaultRule};
 pub use interpret::contract_id;
 pub use journal::{OpenError, RecoveryReport, TruncatedTail};
-pub use ledger::{Clock, CompactionFloor, EmbeddedLedger};
+pub use ledger::{CompactionFloor, EmbeddedLedger};

@@ -4,12 +4,14 @@
 //! The shapes follow Daml's Ledger API v2 (templates, contracts, transactions of created/archived/exercised events,
 //! int64 offsets) so that the Daml adapter is a translation, not a reinterpretation.
 
+mod clock;
 mod committed_command;
 mod error;
 mod model;
 mod pending;
 mod pruned;
 
+pub use clock::Clock;
 pub use committed_command::CommittedCommand;
 pub use error::{ErrorClass, LedgerError, RejectionReason};
 pub use message_schema::value::{LedgerValue, Record, RecordField};

@@ -11,11 +11,9 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Parser;
-use embedded_ledger::{
-    ChoiceKind, ChoiceSpec, Clock, EmbeddedLedger, TemplateCatalog, TemplateSpec,
-};
+use embedded_ledger::{ChoiceKind, ChoiceSpec, EmbeddedLedger, TemplateCatalog, TemplateSpec};
 use ledger_port::{
-    Command as LedgerCommand, Event, Ledger, LedgerValue, Record, Submission, TemplateId,
+    Clock, Command as LedgerCommand, Event, Ledger, LedgerValue, Record, Submission, TemplateId,
 };
 
 /// Flags.

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 
 use crate::config::{Config, LedgerChoice, ObserveMode};
 use crate::ledger_factory::{EmbeddedStorage, open_ledger};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 
 use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};

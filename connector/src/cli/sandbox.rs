@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use daml_sandbox::{AccessToken, Sandbox, SandboxSettings};
-use embedded_ledger::Clock;
-use ledger_port::ServableLedger;
+use ledger_port::{Clock, ServableLedger};
 use tokio::io::AsyncWriteExt;
 
 use crate::config::{Config, LedgerChoice};

@@ -30,9 +30,9 @@ pub fn keep_what_the_observer_has_not_published(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use embedded_ledger::{ChoiceKind, ChoiceSpec, Clock, TemplateCatalog, TemplateSpec};
+    use embedded_ledger::{ChoiceKind, ChoiceSpec, TemplateCatalog, TemplateSpec};
     use ledger_port::{
-        Command, Event, Ledger, LedgerValue, Record, Submission, TemplateId, Transaction,
+        Clock, Command, Event, Ledger, LedgerValue, Record, Submission, TemplateId, Transaction,
     };
 
     fn created_id(tx: &Transaction) -> String {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use amqp_transport::AmqpSession;
 use anyhow::Context;
-use embedded_ledger::Clock;
+use ledger_port::Clock;
 use tokio::sync::watch;
 
 use crate::assembly::assemble;

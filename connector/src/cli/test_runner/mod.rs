@@ -66,7 +66,7 @@ pub async fn run_test_files(files: &[impl AsRef<Path>]) -> anyhow::Result<TestRe
 
 async fn run_case(
     config: &Config,
-    clock: embedded_ledger::Clock,
+    clock: ledger_port::Clock,
     case: &TestCase,
 ) -> Result<(), String> {
     // Every case starts from an empty in-memory ledger, whatever the config's journal says; injected faults stay.

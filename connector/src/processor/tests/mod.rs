@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use embedded_ledger::{Clock, EmbeddedLedger, FaultKind, FaultPlan, FaultRule};
+use embedded_ledger::{EmbeddedLedger, FaultKind, FaultPlan, FaultRule};
 use serde_json::{Value, json};
 
 use super::*;
@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::mapping::template_catalog;
 use crate::outcome_store::{MemoryOutcomeStore, StoreError};
 use indexmap::IndexMap;
-use ledger_port::{Command, LedgerError, Submission, Transaction, UpdateFilter};
+use ledger_port::{Clock, Command, LedgerError, Submission, Transaction, UpdateFilter};
 use message_schema::egress::LedgerInfo;
 use message_schema::error_code::ErrorCode;
 use message_schema::limits::Limits;
