@@ -3,13 +3,16 @@
 //! leaves a whole journal, commits go on during it, and the automatic policy triggers it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ledger_port::{ActiveContract, ServableLedger, UpdateFilter};
+use futures::StreamExt;
+use ledger_port::{ActiveContract, Ledger, PrunedOffset, ServableLedger, UpdateFilter};
 
 use super::tests::{catalog, create, created_id, exercise};
 use super::*;
 use crate::compaction::{ABORT_AT_ENV, Step};
+use crate::journal;
 
 /// Where the crash test's child finds its journal.
 const CHILD_JOURNAL_ENV: &str = "EMBEDDED_LEDGER_COMPACTION_CHILD_JOURNAL";

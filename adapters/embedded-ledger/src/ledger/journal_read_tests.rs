@@ -5,10 +5,10 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use ledger_port::{Ledger, ServableLedger, UpdateFilter};
+use futures::StreamExt;
+use ledger_port::{Event, Ledger, ServableLedger, UpdateFilter};
 
 use super::tests::{active_ids, create, created_id, drain, exercise, journaled};
-use super::*;
 
 #[tokio::test]
 async fn old_transactions_are_read_back_from_the_journal() {

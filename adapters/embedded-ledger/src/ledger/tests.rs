@@ -4,8 +4,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures::StreamExt;
 use ledger_port::{
-    Command, ErrorClass, LedgerValue, Record, ServableLedger, TemplateId, UpdateStream,
+    Command, ErrorClass, Event, Ledger, LedgerValue, PendingCommit, Record, ServableLedger,
+    Submission, TemplateId, UpdateFilter, UpdateStream,
 };
 
 use super::*;
