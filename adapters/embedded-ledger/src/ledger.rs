@@ -210,9 +210,3 @@ impl Inner {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod journal_read_tests;
-
-#[cfg(test)]
-mod compaction_tests;

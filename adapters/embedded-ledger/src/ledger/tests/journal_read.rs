@@ -3,12 +3,10 @@
 //! changed on disk is an error, never a wrong answer.
 
 use std::io::{Seek, SeekFrom, Write};
-use std::time::Duration;
 
-use futures::StreamExt;
-use ledger_port::{Event, Ledger, ServableLedger, UpdateFilter};
+use ledger_port::ServableLedger;
 
-use super::tests::{active_ids, create, created_id, drain, exercise, journaled};
+use super::*;
 
 #[tokio::test]
 async fn old_transactions_are_read_back_from_the_journal() {
