@@ -2,7 +2,7 @@
 //! queue's name to the dead-letter exchange.
 
 use crate::delivery::IngressDelivery;
-use crate::publisher::OutgoingMessage;
+use crate::outgoing_message::OutgoingMessage;
 use crate::settings::AmqpSettings;
 
 /// The first 16 bytes of SHA-256 over `body`, in hex.

@@ -12,7 +12,7 @@ pub struct TransportError {
 impl TransportError {
     pub(crate) fn lost(context: &str, error: impl std::fmt::Display) -> Self {
         Self {
-            message: format!("{context}: {}", crate::settings::redact(&error.to_string())),
+            message: format!("{context}: {}", crate::redact::redact(&error.to_string())),
             connection_lost: true,
         }
     }

@@ -9,7 +9,7 @@ use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
 use crate::error::TransportError;
-use crate::publisher::OutgoingMessage;
+use crate::outgoing_message::OutgoingMessage;
 
 /// The longest AMQP short string, in bytes.
 pub const SHORT_STRING_MAX_BYTES: usize = 255;

@@ -1,27 +1,12 @@
 //! Confirmed, `mandatory` publishing: a message goes out at once and its broker confirm is awaited later, so many
 //! can be in flight (pipelining).
 
-use std::collections::BTreeMap;
-
 use lapin::options::BasicPublishOptions;
 use lapin::{Channel, Confirmation, PublisherConfirm};
 
 use crate::error::TransportError;
+use crate::outgoing_message::OutgoingMessage;
 use crate::properties::{name, properties};
-
-/// A message to publish.
-#[derive(Debug, Clone, Default)]
-pub struct OutgoingMessage {
-    pub exchange: String,
-    pub routing_key: String,
-    pub body: Vec<u8>,
-    pub message_id: String,
-    pub correlation_id: Option<String>,
-    pub message_type: Option<String>,
-    pub reply_to: Option<String>,
-    pub timestamp_secs: u64,
-    pub headers: BTreeMap<String, String>,
-}
 
 /// What the broker said about a published message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,8 @@ use lapin::{Channel, Connection};
 use tokio::sync::Mutex;
 
 use crate::error::TransportError;
-use crate::publisher::{OutgoingMessage, PendingConfirm, Publisher};
+use crate::outgoing_message::OutgoingMessage;
+use crate::publisher::{PendingConfirm, Publisher};
 
 /// Publishes reply copies with confirms on a dedicated channel; share it behind an `Arc`.
 pub struct ReplyPublisher {

@@ -72,7 +72,7 @@ impl AmqpSession {
                     ))
                 })?;
                 let uri: lapin::uri::AMQPUri = settings.url.parse().map_err(|e: String| {
-                    TransportError::refused(format!("amqp.url: {}", crate::settings::redact(&e)))
+                    TransportError::refused(format!("amqp.url: {}", crate::redact::redact(&e)))
                 })?;
                 Connection::connect_uri_with_config(uri, properties, config, runtime).await
             }

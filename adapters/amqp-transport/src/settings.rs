@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::redact::redact;
+
 /// `amqp.egress_queue: none`: no egress queue is declared (the operator binds their own).
 pub const EGRESS_QUEUE_OFF: &str = "none";
 
@@ -165,26 +167,6 @@ impl AmqpSettings {
     /// The URL with its password replaced by `***`, for logs and `/status`.
     pub fn redacted_url(&self) -> String {
         redact(&self.url)
-    }
-}
-
-/// Replaces the password of an `amqp(s)://user:password@host` URL with `***`.
-pub fn redact(url: &str) -> String {
-    // The scheme ends at the first ':' (with or without "//" after it), so a malformed `amqp:user:pass@host` is
-    // redacted too: lapin quotes the whole URL when it cannot parse it.
-    let Some((scheme, rest)) = url.split_once(':') else {
-        return url.to_owned();
-    };
-    let (separator, rest) = match rest.strip_prefix("//") {
-        Some(rest) => ("://", rest),
-        None => (":", rest),
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}{separator}{user}:***@{host}"),
-        None => url.to_owned(),
     }
 }
 

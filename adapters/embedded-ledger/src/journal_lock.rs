@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use crate::journal::OpenError;
+use crate::recovery::OpenError;
 
 /// Held while the ledger is open; dropping it (closing the file) releases the lock.
 #[derive(Debug)]

@@ -11,9 +11,14 @@
 //! transactions in memory ([`TransactionLog`]), so memory grows by well under 200 bytes per active contract.
 //!
 //! A compacted journal starts with a snapshot ([`Snapshot`]): the active set comes from it, the transactions it
-//! retains fill the log sparsely below its offset, and readers may not start before its readable floor. Planning a
-//! compaction and switching to the compacted journal happen here too ([`State::plan_compaction`],
-//! [`State::install_compaction`]); writing the file is [`crate::compaction`]'s.
+//! retains fill the log sparsely below its offset, and readers may not start before its readable floor.
+//!
+//! Rebuilding the state from a journal is [`replay`]'s; planning a compaction and switching to the compacted journal
+//! is [`compaction_plan`]'s (writing the file is [`crate::compaction`]'s). Both are submodules because they build or
+//! rewrite the state's private indexes.
+
+pub(crate) mod compaction_plan;
+pub(crate) mod replay;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -21,11 +26,7 @@ use std::sync::Arc;
 use ledger_port::{CreatedEvent, Event, LedgerError, RejectionReason, Transaction};
 
 use crate::hash_index::HashIndex;
-use crate::journal::{
-    EventOutline, JournalReader, JournalSync, JournalWriter, RECORD_HEADER_LEN, RecordLocation,
-    ReplaySink, TransactionOutline,
-};
-use crate::snapshot::Snapshot;
+use crate::journal::{JournalSync, JournalWriter};
 use crate::transaction_log::{Fetch, TransactionLog};
 
 /// Where a contract's created event is: its transaction's log index and the event's index in it.
@@ -61,106 +62,10 @@ pub(crate) struct State {
     readable_from: i64,
 }
 
-/// What a compaction keeps, decided under the lock; the file is written from it without the lock.
-pub(crate) struct CompactionPlan {
-    /// The snapshot record to write (`retained` filled in).
-    pub snapshot: Snapshot,
-    /// The records to keep before the snapshot, by log index, where they are in the current journal.
-    pub retained: Vec<(usize, RecordLocation)>,
-    /// Reads the current journal.
-    pub reader: JournalReader,
-    /// Where the records after the snapshot start in the current journal.
-    pub tail_start: u64,
-    /// How many journal records before the snapshot the plan leaves out.
-    pub pruned: u64,
-}
-
 /// A sequenced transaction found by command id.
 pub(crate) struct Found {
     pub transaction: Arc<Transaction>,
     pub durable: bool,
-}
-
-/// Rebuilds a journaled ledger's state from the journal's records, one at a time.
-pub(crate) struct Replay {
-    active: HashMap<String, Creation>,
-    by_command: HashIndex,
-    by_update: HashIndex,
-    /// The snapshot's offset (0 without one): indexes below it are retained records only.
-    pruned: usize,
-    readable_from: i64,
-    retained: Vec<(usize, RecordLocation)>,
-    locations: Vec<RecordLocation>,
-}
-
-impl Replay {
-    pub fn new() -> Self {
-        Self {
-            active: HashMap::new(),
-            by_command: HashIndex::default(),
-            by_update: HashIndex::default(),
-            pruned: 0,
-            readable_from: 0,
-            retained: Vec::new(),
-            locations: Vec::new(),
-        }
-    }
-
-    /// The state, every replayed transaction durable, appending new ones to `journal`. Fails naming the contract
-    /// when the snapshot's active set points at a transaction the journal does not hold.
-    pub fn finish(self, writer: JournalWriter, reader: JournalReader) -> Result<State, String> {
-        let durable_end = (self.pruned + self.locations.len()) as i64;
-        let log = TransactionLog::journaled(reader, self.pruned, self.retained, self.locations);
-        if let Some((contract_id, creation)) = self
-            .active
-            .iter()
-            .find(|(_, c)| log.location(c.index).is_none())
-        {
-            return Err(format!(
-                "the snapshot lists contract {contract_id} as active, created at offset {}, but the journal does \
-                 not hold that transaction",
-                creation.index + 1
-            ));
-        }
-        Ok(State {
-            active: self.active,
-            log,
-            by_command: self.by_command,
-            by_update: self.by_update,
-            fault_attempts: HashMap::new(),
-            journal: Some(writer),
-            durable_end,
-            archived_after_durable: VecDeque::new(),
-            broken: None,
-            readable_from: self.readable_from,
-        })
-    }
-}
-
-impl ReplaySink for Replay {
-    fn snapshot(&mut self, snapshot: Snapshot) {
-        self.pruned = snapshot.offset.max(0) as usize;
-        self.readable_from = snapshot.readable_from;
-        for (contract_id, offset, node) in snapshot.active {
-            let index = (offset - 1).max(0) as usize;
-            self.active.insert(contract_id, Creation { index, node });
-        }
-    }
-
-    /// Applies the next record. Retained records (before the snapshot) are only indexed: the snapshot already
-    /// says which contracts are active.
-    fn record(&mut self, location: RecordLocation, outline: TransactionOutline) {
-        let index = (outline.offset - 1).max(0) as usize;
-        if index < self.pruned {
-            self.retained.push((index, location));
-        } else {
-            let effects = effects_of(&outline.events);
-            apply_effects(&mut self.active, index, effects);
-            self.locations.push(location);
-        }
-        self.by_command.insert(&outline.command_id, index);
-        self.by_update.insert(&outline.update_id, index);
-    }
 }
 
 /// An event, full or as replay outlines it, as far as the active set is concerned.
@@ -175,16 +80,6 @@ impl ActiveSetEvent for Event {
             Event::Created(c) => Some(Effect::Created(&c.contract_id, node)),
             Event::Archived(a) => Some(Effect::Archived(&a.contract_id)),
             Event::Exercised(_) => None,
-        }
-    }
-}
-
-impl ActiveSetEvent for EventOutline {
-    fn effect(&self, node: u32) -> Option<Effect<'_>> {
-        match self {
-            EventOutline::Created(c) => Some(Effect::Created(&c.contract_id, node)),
-            EventOutline::Archived(a) => Some(Effect::Archived(&a.contract_id)),
-            EventOutline::Exercised(_) => None,
         }
     }
 }
@@ -420,136 +315,6 @@ impl State {
     #[cfg(test)]
     pub fn transactions_in_memory(&self) -> usize {
         self.log.in_memory_count()
-    }
-
-    /// Decides what a compaction at the durable end keeps: the creators of the contracts active there, the
-    /// transactions inside the deduplication window (`window_micros` of effective time before the last one), and
-    /// every transaction after `floor` (clamped between the current floor and the durable end).
-    pub fn plan_compaction(
-        &self,
-        floor: i64,
-        window_micros: i64,
-    ) -> Result<CompactionPlan, String> {
-        let Some(writer) = &self.journal else {
-            return Err("the ledger is in memory".to_owned());
-        };
-        if let Some(why) = &self.broken {
-            return Err(format!("the ledger stopped: {why}"));
-        }
-        let end = self.durable_end;
-        let end_index = end as usize;
-        let readable_from = floor.clamp(self.readable_from, end);
-        let mut active: Vec<(String, Creation)> = self
-            .active
-            .iter()
-            .map(|(id, c)| (id.clone(), *c))
-            .chain(self.archived_after_durable.iter().flatten().cloned())
-            .filter(|(_, c)| c.index < end_index)
-            .collect();
-        active.sort_unstable_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-        active.dedup();
-        let window_start = self.window_start(end_index, window_micros)?;
-        let mut keep: Vec<usize> = active.iter().map(|(_, c)| c.index).collect();
-        keep.extend(window_start.min(readable_from as usize)..end_index);
-        keep.sort_unstable();
-        keep.dedup();
-        let retained: Vec<(usize, RecordLocation)> = keep
-            .into_iter()
-            .filter_map(|index| self.log.location(index).map(|l| (index, l)))
-            .collect();
-        let first = self.log.first_unpruned().min(end_index);
-        let present = self.log.retained_count() + (end_index - first);
-        let pruned = present.saturating_sub(retained.len()) as u64;
-        let tail_start = match self.log.location(end_index) {
-            Some(first_after) => first_after.position - RECORD_HEADER_LEN as u64,
-            None => writer.end(),
-        };
-        Ok(CompactionPlan {
-            snapshot: Snapshot {
-                offset: end,
-                readable_from,
-                retained: retained.len() as u64,
-                active: active
-                    .into_iter()
-                    .map(|(id, c)| (id, c.index as i64 + 1, c.node))
-                    .collect(),
-            },
-            retained,
-            reader: writer.reader(),
-            tail_start,
-            pruned,
-        })
-    }
-
-    /// The first log index inside the deduplication window ending at `end_index` (exclusive). Effective times grow
-    /// with offsets, so a binary search reads a few transactions instead of all of them: first among the records
-    /// from the last snapshot on, then, when the window reaches back past the snapshot, among the records retained
-    /// below it (which are in offset order too), so a record kept once for the window is pruned once it leaves it.
-    fn window_start(&self, end_index: usize, window_micros: i64) -> Result<usize, String> {
-        let effective_at = |index: usize| -> Result<i64, String> {
-            match self.log.get(index) {
-                Ok(Some(tx)) => Ok(tx.effective_at_micros),
-                Ok(None) => Err(format!("offset {} is not in the log", index + 1)),
-                Err(e) => Err(e.message),
-            }
-        };
-        let first = self.log.first_unpruned().min(end_index);
-        if end_index == first {
-            return Ok(0);
-        }
-        let cutoff = effective_at(end_index - 1)?.saturating_sub(window_micros);
-        let (mut low, mut high) = (first, end_index - 1);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if effective_at(middle)? >= cutoff {
-                high = middle;
-            } else {
-                low = middle + 1;
-            }
-        }
-        if low != first {
-            return Ok(low);
-        }
-        let below: Vec<usize> = self.log.retained_indexes().collect();
-        let (mut low, mut high) = (0, below.len());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if effective_at(below[middle])? >= cutoff {
-                high = middle;
-            } else {
-                low = middle + 1;
-            }
-        }
-        Ok(match below.get(low) {
-            Some(_) if low == 0 => 0,
-            Some(index) => *index,
-            None => first,
-        })
-    }
-
-    /// Switches to the compacted journal `writer` holds (already installed and synced): the log becomes sparse
-    /// below the snapshot, the records after it moved by `shift` bytes, the indexes forget pruned transactions.
-    pub fn install_compaction(
-        &mut self,
-        snapshot: &Snapshot,
-        retained: Vec<(usize, RecordLocation)>,
-        shift: i64,
-        writer: JournalWriter,
-    ) {
-        self.log.compacted(
-            writer.reader(),
-            snapshot.offset.max(0) as usize,
-            retained,
-            shift,
-        );
-        let log = &self.log;
-        self.by_command.retain(|index| !log.is_pruned(index));
-        self.by_update.retain(|index| !log.is_pruned(index));
-        self.journal = Some(writer);
-        self.readable_from = snapshot.readable_from;
-        // Everything written is in the synced new file.
-        let written = self.written_end();
-        self.mark_durable(written);
     }
 
     /// How to get the transaction at a log index (for creations listed by [`State::durable_active`]).

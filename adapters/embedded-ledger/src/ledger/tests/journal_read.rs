@@ -3,11 +3,9 @@
 //! changed on disk is an error, never a wrong answer.
 
 use std::io::{Seek, SeekFrom, Write};
-use std::time::Duration;
 
-use ledger_port::{Ledger, ServableLedger, UpdateFilter};
+use ledger_port::ServableLedger;
 
-use super::tests::{active_ids, create, created_id, drain, exercise, journaled};
 use super::*;
 
 #[tokio::test]

@@ -2,100 +2,10 @@
 //! ledger. (Semantics, streams and journal recovery are tested in `tests/ledger.rs`.)
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use ledger_port::{
-    Command, ErrorClass, LedgerValue, Record, ServableLedger, TemplateId, UpdateStream,
-};
+use ledger_port::{ErrorClass, PendingCommit, ServableLedger};
 
 use super::*;
-use crate::catalog::{ChoiceKind, ChoiceSpec, TemplateSpec};
-
-pub(super) fn template() -> TemplateId {
-    TemplateId::parse("Cold:Shipment").expect("template id")
-}
-
-pub(super) fn catalog() -> TemplateCatalog {
-    TemplateCatalog {
-        templates: vec![TemplateSpec {
-            id: template(),
-            ensure: vec![],
-            choices: vec![ChoiceSpec {
-                name: "Move".into(),
-                kind: ChoiceKind::Consuming,
-                when: vec![],
-                controllers: vec![],
-                assert: vec![],
-                set_fields: vec![],
-                rules: vec![],
-            }],
-        }],
-    }
-}
-
-pub(super) fn create(command_id: &str) -> Submission {
-    Submission {
-        command_id: command_id.into(),
-        act_as: vec!["Op".into()],
-        command: Command::Create {
-            template_id: template(),
-            arguments: Record::new().with("linearId", LedgerValue::Text(command_id.into())),
-        },
-    }
-}
-
-pub(super) fn exercise(command_id: &str, contract_id: &str) -> Submission {
-    Submission {
-        command_id: command_id.into(),
-        act_as: vec!["Op".into()],
-        command: Command::Exercise {
-            template_id: template(),
-            contract_id: contract_id.into(),
-            choice: "Move".into(),
-            argument: LedgerValue::Record(Record::new()),
-        },
-    }
-}
-
-pub(super) fn created_id(tx: &Transaction) -> String {
-    tx.events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Created(c) => Some(c.contract_id.clone()),
-            _ => None,
-        })
-        .expect("a created event")
-}
-
-pub(super) async fn journaled() -> (tempfile::TempDir, EmbeddedLedger) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (ledger, _) =
-        EmbeddedLedger::open(&dir.path().join("ledger.log"), catalog(), Clock::Fixed(0))
-            .await
-            .expect("open journal");
-    (dir, ledger)
-}
-
-/// The offsets a stream yields within `wait`.
-pub(super) async fn drain(stream: &mut UpdateStream, wait: Duration) -> Vec<i64> {
-    let mut offsets = vec![];
-    while let Ok(Some(Ok(tx))) = tokio::time::timeout(wait, stream.next()).await {
-        offsets.push(tx.offset);
-    }
-    offsets
-}
-
-pub(super) async fn active_ids(ledger: &EmbeddedLedger) -> Vec<String> {
-    ledger
-        .active_contracts(&UpdateFilter::default())
-        .await
-        .expect("acs")
-        .contracts
-        .into_iter()
-        .map(|c| c.created.contract_id)
-        .collect()
-}
 
 #[tokio::test]
 async fn one_sync_covers_every_transaction_sequenced_before_it() {
