@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::channel_order::place_in_order;
-use super::session::SessionEnd;
+use super::session_end::SessionEnd;
 use crate::health::Health;
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore};

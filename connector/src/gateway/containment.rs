@@ -7,9 +7,8 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 
-use super::session::SessionContext;
 use crate::metrics_names;
-use crate::processor::{Processed, panic_message};
+use crate::processor::{Processed, Processor, panic_message};
 
 /// Runs `work`, turning a panic inside it into its message: the boundary of one delivery.
 pub async fn contained<T>(work: impl Future<Output = T>) -> Result<T, String> {
@@ -25,14 +24,13 @@ pub fn contained_now<T>(work: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// The outcome of a delivery whose processing panicked.
-pub fn panicked(ctx: &SessionContext, body: &[u8], panic: &str) -> Processed {
+pub fn panicked(processor: &Processor, body: &[u8], panic: &str) -> Processed {
     metrics::counter!(metrics_names::PANICS_CAUGHT).increment(1);
     tracing::error!(
         panic,
         "processing a message panicked; it gets Failure 5000 and is dead-lettered"
     );
-    ctx.processor
-        .poisoned(body, &format!("processing it panicked: {panic}"))
+    processor.poisoned(body, &format!("processing it panicked: {panic}"))
 }
 
 #[cfg(test)]

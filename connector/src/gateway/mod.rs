@@ -12,6 +12,8 @@ mod outcome_sweeper;
 mod redelivery_plan;
 mod reply_copies;
 mod session;
+mod session_context;
+mod session_end;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +36,9 @@ use crate::shutdown::until_stopped;
 pub use contract_sequencer::KeyedSequencer;
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 use reply_copies::ReplyCopies;
-use session::{SessionContext, SessionEnd, run_session};
+use session::run_session;
+use session_context::SessionContext;
+use session_end::SessionEnd;
 
 /// The gateway stopped because its own storage failed (a full disk under `state_dir` or the journal): `main` exits
 /// with [`STORAGE_FAILURE_EXIT_CODE`] so a supervisor restarts it, which is all it takes once there is space again.

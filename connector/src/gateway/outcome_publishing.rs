@@ -15,7 +15,7 @@ use message_schema::error_code::ErrorCode;
 use super::acks::{Published, Settle, Work};
 use super::channel_order::place_in_order;
 use super::contract_sequencer::TurnGuard;
-use super::session::SessionContext;
+use super::session_context::SessionContext;
 use crate::outcome_store::DeliveryKey;
 use crate::processor::{Disposition, Processed};
 use crate::publishing::{amqp_message, now_secs};

@@ -18,10 +18,9 @@
 //! dead-lettered with 5000 once `amqp.max_redeliveries` is spent, and, should even that fail, rejected so that the
 //! broker dead-letters it without the gateway publishing anything.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amqp_transport::{AmqpSession, AmqpSettings, IngressDelivery};
+use amqp_transport::{AmqpSession, IngressDelivery};
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::{Fuse, FusedFuture};
@@ -35,56 +34,11 @@ use super::containment::{contained, contained_now, panicked};
 use super::contract_sequencer::{KeyedSequencer, ordering_key};
 use super::outcome_publishing::{Outlets, publish_outcome};
 use super::redelivery_plan::Plan;
-use super::reply_copies::ReplyCopies;
+use super::session_context::SessionContext;
+use super::session_end::SessionEnd;
 use crate::config::Ordering;
-use crate::health::Health;
-use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore, delivery_key};
-use crate::processor::{Processed, Processor, Sender, Staged};
-
-/// Why a session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEnd {
-    /// Shutdown was requested and in-flight work drained.
-    Shutdown,
-    /// The broker connection or a channel failed; reconnect.
-    ConnectionLost(String),
-    /// The broker refused (nacked) the gateway's egress, e.g. a full queue that rejects publishes; reconnect after
-    /// a pause. Not the fault of the message whose egress it was.
-    BackPressure(String),
-    /// Processing cannot continue (ledger authentication); pause, then reconnect.
-    Halted(String),
-    /// The gateway's own storage failed (a full disk under the state store or the embedded ledger's journal):
-    /// stop consuming and exit, so a supervisor restarts it once there is space again.
-    StorageFailed(String),
-}
-
-impl SessionEnd {
-    /// Whether the end had a cause outside the message in flight, so it does not count as that message's attempt.
-    fn is_outside_the_message(&self) -> bool {
-        matches!(
-            self,
-            SessionEnd::Shutdown
-                | SessionEnd::BackPressure(_)
-                | SessionEnd::Halted(_)
-                | SessionEnd::StorageFailed(_)
-        )
-    }
-}
-
-/// What a session needs.
-#[derive(Clone)]
-pub struct SessionContext {
-    pub processor: Arc<Processor>,
-    pub outcomes: Arc<dyn OutcomeStore>,
-    pub attempts: Arc<dyn DeliveryAttempts>,
-    pub settings: AmqpSettings,
-    pub health: Arc<Health>,
-    pub ordering: Ordering,
-    pub max_in_flight: usize,
-    /// How long shutdown waits for in-flight work before closing anyway.
-    pub drain_timeout: Duration,
-    pub reply_copies: Arc<ReplyCopies>,
-}
+use crate::outcome_store::{DeliveryKey, delivery_key};
+use crate::processor::{Processed, Sender, Staged};
 
 /// Runs a session until it ends.
 pub async fn run_session(
@@ -330,7 +284,7 @@ async fn dispatch(
                     (Begun::Staged(staged), stop)
                 }
                 Err(panic) => (
-                    Begun::Done(span.in_scope(|| panicked(&ctx, &delivery.body, &panic))),
+                    Begun::Done(span.in_scope(|| panicked(&ctx.processor, &delivery.body, &panic))),
                     None,
                 ),
             };
@@ -340,7 +294,9 @@ async fn dispatch(
                     let processed = match begun {
                         Begun::Staged(staged) => contained(ctx.processor.finish(staged))
                             .await
-                            .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic)),
+                            .unwrap_or_else(|panic| {
+                                panicked(&ctx.processor, &delivery.body, &panic)
+                            }),
                         Begun::Done(processed) => processed,
                     };
                     let turn = turn.wait().await;
@@ -377,8 +333,8 @@ async fn dispatch(
                             &sender,
                         ))
                         .await
-                        .unwrap_or_else(|panic| panicked(&ctx, &delivery.body, &panic)),
-                        Err(panic) => panicked(&ctx, &delivery.body, &panic),
+                        .unwrap_or_else(|panic| panicked(&ctx.processor, &delivery.body, &panic)),
+                        Err(panic) => panicked(&ctx.processor, &delivery.body, &panic),
                     };
                     if let Some(id) = &processed.request_id {
                         tracing::Span::current().record("request_id", printable(id));
@@ -415,14 +371,6 @@ fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sessions_ended_from_outside_the_message_do_not_count_against_it() {
-        assert!(SessionEnd::BackPressure(String::new()).is_outside_the_message());
-        assert!(SessionEnd::Halted(String::new()).is_outside_the_message());
-        assert!(SessionEnd::Shutdown.is_outside_the_message());
-        assert!(!SessionEnd::ConnectionLost(String::new()).is_outside_the_message());
-    }
 
     /// The ack task closes its channels a moment before its result is ready; the session must still end for the
     /// task's own reason, or a downstream stall (back-pressure) would count against the message in flight.

@@ -1,10 +1,15 @@
-//! What processing one message decided: the disposition the transport acts on (publish and ack, dead-letter,
-//! stop), the processed result, and a request between its two phases (staged).
+//! The types between the processor's rooms: what a request room decided (an outcome at once, or a sequenced command
+//! with the recipe for its egress, which the room of its kind builds once the transaction is durable), a request
+//! between its two phases (staged), the processed result, and the disposition the transport acts on (publish and
+//! ack, dead-letter, stop).
 
+use message_schema::egress::EgressMessage;
 use message_schema::error_code::ErrorCode;
+use message_schema::ingress::Parameter;
+use uuid::Uuid;
 
-use super::committed_egress::CommittedEgress;
 use super::in_flight::InFlightGuard;
+use crate::contract_index::IndexedContract;
 use crate::encoded_egress::EncodedEgress;
 use crate::request_faults::RequestFaultKind;
 use ledger_port::PendingCommit;
@@ -113,4 +118,28 @@ impl std::fmt::Debug for Step {
                 .finish(),
         }
     }
+}
+
+/// What a committed request's egress is built from, besides its transaction.
+pub(in crate::processor) enum CommittedEgress {
+    Create {
+        linear_id: Uuid,
+        linear_id_field: String,
+        party: String,
+    },
+    Action {
+        function_name: String,
+        parameters: Vec<Parameter>,
+        linear_id_field: String,
+        prior: IndexedContract,
+        party: String,
+    },
+}
+
+/// What mapping and sequencing decided.
+pub(in crate::processor) enum Decision {
+    /// The outcome, without a ledger effect to wait for (a Failure or a read).
+    Egress(Vec<EgressMessage>),
+    /// A sequenced command.
+    Committing(Box<Commit>),
 }

@@ -7,10 +7,10 @@
 //! 2. `requests/mod.rs`, the door: who it acts as (`acting_party.rs`), then the room of its kind —
 //!    `requests/create.rs`, `requests/action.rs` (asking the ledger first when its lineage may have been archived by
 //!    this very request: `committed_before.rs`), `requests/read.rs` — each mapping the request and building its
-//!    submission, and the recipe for its egress (`committed_egress.rs`);
+//!    submission, and the recipe for its egress;
 //! 3. `submit.rs`: sequenced on the ledger in queue order, transient faults retried with backoff, the index updated;
 //! 4. here, [`Processor::finish`]: wait until the transaction is durable, have the request's room build its egress
-//!    and record it (`outcome.rs`).
+//!    (`requests/mod.rs` sends it to the room of its kind) and record it (`outcome.rs`).
 //!
 //! `one_call.rs` holds the entry points that parse and run both phases in one call. `begin` must run in queue order
 //! where order matters; `finish` may overlap with the next requests' `begin`, so a
@@ -19,7 +19,6 @@
 
 mod acting_party;
 mod committed_before;
-mod committed_egress;
 mod disposition;
 mod failure;
 mod in_flight;
@@ -53,8 +52,7 @@ use crate::contract_parties::StakeholderRule;
 use crate::encoded_egress::EncodedEgress;
 use crate::mapping::WorkflowMapping;
 use crate::outcome_store::OutcomeStore;
-use committed_egress::{CommittedEgress, Decision};
-use disposition::{Commit, Step};
+use disposition::{Commit, CommittedEgress, Decision, Step};
 use in_flight::InFlight;
 use injected_faults::{after_commit_fault, before_processing};
 use submit::Stop;

@@ -11,10 +11,12 @@ mod read;
 pub(in crate::processor) use action::{ActionRequest, action_egress};
 pub(in crate::processor) use create::create_egress;
 
+use ledger_port::Transaction;
+use message_schema::egress::{EgressMessage, LedgerInfo};
 use message_schema::ingress::IngressRequest;
 
 use super::Processor;
-use super::committed_egress::Decision;
+use super::disposition::{CommittedEgress, Decision};
 use super::settings::Sender;
 use super::submit::Stop;
 use crate::request_faults::RequestFaultKind;
@@ -52,6 +54,39 @@ impl Processor {
                 Ok(Decision::Committing(commit))
             }
             (decision, _) => decision,
+        }
+    }
+}
+
+/// Each room builds its own committed egress.
+impl CommittedEgress {
+    pub(in crate::processor) fn build(
+        &self,
+        info: &LedgerInfo,
+        request_id: &str,
+        tx: &Transaction,
+    ) -> Vec<EgressMessage> {
+        match self {
+            CommittedEgress::Create {
+                linear_id,
+                linear_id_field,
+                party,
+            } => create_egress(info, request_id, linear_id, linear_id_field, tx, party),
+            CommittedEgress::Action {
+                function_name,
+                parameters,
+                linear_id_field,
+                prior,
+                party,
+            } => {
+                let action = ActionRequest {
+                    request_id,
+                    function_name,
+                    parameters,
+                    acting_party: party,
+                };
+                action_egress(info, &action, linear_id_field, prior, tx)
+            }
         }
     }
 }
