@@ -45,12 +45,25 @@ pub(super) fn active_contracts(inner: &Arc<Inner>, filter: &UpdateFilter) -> Act
                     break;
                 }
             }
+            // The ledger before the channel: a reader that has seen the stream end may drop the ledger and open
+            // its journal again at once, which needs the journal's lock that `inner` holds.
+            drop(inner);
+            drop(chunks);
         });
     }
     let contracts = futures::stream::unfold((receivers, 0), |(mut receivers, turn)| async move {
         let count = receivers.len();
-        let chunk = receivers[turn % count].recv().await?;
-        Some((chunk, (receivers, turn + 1)))
+        match receivers[turn % count].recv().await {
+            Some(chunk) => Some((chunk, (receivers, turn + 1))),
+            None => {
+                // The end: wait until every reader has let go of the ledger (each closes its channel last), so
+                // whoever saw the end can drop the ledger and have its journal's lock released.
+                for receiver in &mut receivers {
+                    while receiver.recv().await.is_some() {}
+                }
+                None
+            }
+        }
     })
     .flat_map(|result| {
         let items: Vec<Result<ActiveContract, LedgerError>> = match result {

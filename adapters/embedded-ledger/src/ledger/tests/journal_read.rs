@@ -175,3 +175,26 @@ async fn a_large_active_set_streams_in_ledger_order_from_several_readers() {
         "every contract, in ledger order"
     );
 }
+
+/// A reader that has seen the end of the active set holds nothing of the ledger any more: dropping the ledger then
+/// releases the journal's lock at once, so the journal can be opened again (a restart, `connector compact`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_dropped_after_reading_its_active_set_can_be_opened_again_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = journal_in(dir.path());
+    let (ledger, _) = open(&path).await;
+    for i in 0..600 {
+        ledger
+            .submit(create(&format!("c{i}")))
+            .await
+            .expect("create");
+    }
+    drop(ledger);
+    for round in 0..200 {
+        let (ledger, _) = EmbeddedLedger::open(&path, catalog(), Clock::Fixed(0))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the journal is still locked: {e:?}"));
+        assert_eq!(active(&ledger).await.len(), 600);
+        drop(ledger);
+    }
+}
