@@ -40,6 +40,5 @@ pub mod outcome_store;
 pub mod param_type;
 pub mod processor;
 pub mod publishing;
-
 pub mod request_faults;
 pub mod shutdown;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, HumanDuration};
 
-/// Which ledger the gateway talks to: `embedded` (the default, in memory) or `daml` (a participant's Ledger API);
+/// Which ledger the gateway talks to: `embedded` (the default, durable in `state_dir`) or `daml` (a participant's Ledger API);
 /// at most one of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@
 //! egress still leaves in queue order.
 //!
 //! Poison containment: a panic anywhere in one delivery's processing is caught at that delivery's boundary and
-//! answered with Failure 5000 and a dead letter (`contained`). A message the broker redelivers is processed alone,
+//! answered with Failure 5000 and a dead letter (`containment.rs`). A message the broker redelivers is processed alone,
 //! after its attempt is counted durably (`outcome_store::DeliveryAttempts`); one that keeps ending the session is
 //! dead-lettered with 5000 once `amqp.max_redeliveries` is spent, and, should even that fail, rejected so that the
 //! broker dead-letters it without the gateway publishing anything.

@@ -361,7 +361,12 @@ async fn await_confirms(confirms: Vec<PendingConfirm>, health: &Health) -> Resul
         match tokio::time::timeout(CONFIRM_TIMEOUT, confirmed(confirm, "observer", health)).await {
             Ok(Ok(())) => {}
             Ok(Err(unconfirmed)) => return Err(unconfirmed.to_string()),
-            Err(_) => return Err("no publisher confirm within 60 s".to_owned()),
+            Err(_) => {
+                return Err(format!(
+                    "no publisher confirm within {} s",
+                    CONFIRM_TIMEOUT.as_secs()
+                ));
+            }
         }
     }
     Ok(())

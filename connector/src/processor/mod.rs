@@ -2,23 +2,22 @@
 //! lines, the AMQP gateway feeds it deliveries, and the [`Disposition`] tells the caller what to do with the original.
 //!
 //! A request walks a corridor of rooms, never back into one it left:
-//! 1. here, [`Processor::begin`]: parse (a malformed message goes to `outcome.rs`), wait out a copy in flight
-//!    (`in_flight.rs`), injected test faults (`injected_faults.rs`), replay a recorded outcome;
+//! 1. here, [`Processor::parse`] then [`Processor::begin_parsed`] (a malformed message goes to `outcome.rs`): wait out
+//!    a copy in flight (`in_flight.rs`), injected test faults (`injected_faults.rs`), replay a recorded outcome;
 //! 2. `requests/mod.rs`, the door: who it acts as (`acting_party.rs`), then the room of its kind —
 //!    `requests/create.rs`, `requests/action.rs` (asking the ledger first when its lineage may have been archived by
-//!    this very request: `committed_before.rs`), `requests/read.rs` — each mapping the request and building its
-//!    submission, and the recipe for its egress;
+//!    this very request: `requests/action/committed_before.rs`), `requests/read.rs` — each mapping the request and
+//!    building its submission and the recipe for its egress;
 //! 3. `submit.rs`: sequenced on the ledger in queue order, transient faults retried with backoff, the index updated;
 //! 4. here, [`Processor::finish`]: wait until the transaction is durable, have the request's room build its egress
 //!    (`requests/mod.rs` sends it to the room of its kind) and record it (`outcome.rs`).
 //!
-//! `one_call.rs` holds the entry points that parse and run both phases in one call. `begin` must run in queue order
-//! where order matters; `finish` may overlap with the next requests' `begin`, so a
-//! ledger with group commit can sync many requests at once. The types between the rooms are in `disposition.rs`,
-//! what a processor is told in `settings.rs`, and what it hands out (ledger, mapping, index) in `parts.rs`.
+//! `begin` must run in queue order where order matters; `finish` may overlap with the next requests' `begin`, so a
+//! ledger with group commit can sync many requests at once. Callers with no overlap use `one_call.rs`. The types
+//! between the rooms are in `disposition.rs`, what a processor is told in `settings.rs`, and what it hands out in
+//! `parts.rs`.
 
 mod acting_party;
-mod committed_before;
 mod disposition;
 mod failure;
 mod in_flight;
@@ -38,7 +37,7 @@ use std::sync::{Arc, RwLock};
 
 use ledger_port::Ledger;
 use message_schema::ingress::IngressRequest;
-use message_schema::parse::IngressError;
+use message_schema::parse::{IngressError, parse_ingress_with};
 
 pub use disposition::{Disposition, Processed, Staged};
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
@@ -79,6 +78,11 @@ pub struct Processor {
 }
 
 impl Processor {
+    /// Parses one raw ingress body within the processor's limits (an oversized body is refused unread).
+    pub fn parse(&self, body: &[u8]) -> Result<IngressRequest, IngressError> {
+        parse_ingress_with(body, &self.settings.limits)
+    }
+
     /// Phase 1, in queue order: parse, answer a repeated request from the outcome store, map, and sequence the
     /// ledger command (retrying transient faults in place), updating the contract index with its transaction so the
     /// next request is mapped on top of it. A Failure is recorded here, and made durable before the next command.

@@ -1,19 +1,13 @@
-//! A message processed in one call: parsed within the processor's limits, then [`Processor::begin`] and
-//! [`Processor::finish`] back to back, for callers that need no overlap between requests (`connector process`,
+//! A message processed in one call: parsed, then [`Processor::begin_parsed`] and [`Processor::finish`] back to
+//! back, for callers that need no overlap between requests (`connector process`,
 //! `connector test`, the per-contract gateway, whose ordering happens before).
 
 use message_schema::ingress::IngressRequest;
-use message_schema::parse::{IngressError, parse_ingress_with};
+use message_schema::parse::IngressError;
 
 use super::{Processed, Processor, Sender};
 
 impl Processor {
-    /// Parses one raw ingress body within the processor's limits, as [`Processor::begin`] does first: an oversized
-    /// body is refused without being read.
-    pub fn parse(&self, body: &[u8]) -> Result<IngressRequest, IngressError> {
-        parse_ingress_with(body, &self.settings.limits)
-    }
-
     /// Processes one raw ingress body from no particular sender.
     pub async fn process(&self, body: &[u8]) -> Processed {
         self.process_from(body, &Sender::default()).await

@@ -1,6 +1,6 @@
-//! The submit room: a mapped command sequenced on the ledger in queue order, transient faults retried in place with
-//! capped exponential backoff with full jitter, its transaction applied to the index, or the ledger's refusal turned
-//! into the request's Failure.
+//! The submit room: a mapped command sequenced on the ledger in queue order, transient faults retried in place
+//! (waiting by `crate::backoff`), its transaction applied to the index, or the ledger's refusal turned into the
+//! request's Failure.
 
 use std::sync::atomic::Ordering;
 

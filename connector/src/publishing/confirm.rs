@@ -18,20 +18,21 @@ pub enum Unconfirmed {
     Lost(String),
 }
 
-/// Waits for `confirm`; `message_name` labels the unroutable count (the routing key, or `observer`).
+/// Waits for `confirm`; `routing_key` labels the unroutable count and log line (the message's routing key, or
+/// `observer` for the observer's messages).
 pub async fn confirmed(
     confirm: PendingConfirm,
-    message_name: &str,
+    routing_key: &str,
     health: &Health,
 ) -> Result<(), Unconfirmed> {
     match confirm.wait().await {
         Ok(ConfirmOutcome::Acked) => Ok(()),
         Ok(ConfirmOutcome::Unroutable) => {
             tracing::warn!(
-                message_name,
+                routing_key,
                 "egress was unroutable: no queue is bound for it"
             );
-            metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => message_name.to_owned())
+            metrics::counter!(metrics_names::EGRESS_UNROUTABLE, "message_name" => routing_key.to_owned())
                 .increment(1);
             Health::bump(&health.unroutable_total, 1);
             Ok(())

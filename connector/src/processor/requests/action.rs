@@ -3,6 +3,8 @@
 //! choice argument, the submission — handed to the submit room; and, once committed, its egress (Submitted,
 //! Committed, EventMessage, ContractMessage) built from the transaction the ledger returned.
 
+mod committed_before;
+
 use ledger_port::{Command, Event, Submission, Transaction};
 use message_schema::egress::{
     EgressMessage, EventParameter, LedgerInfo, UpdateMessageName, UpdateStatus,

@@ -1,7 +1,7 @@
 //! The request rooms, one per request kind, each the same shape: map the request onto the workflow (finding the
 //! lineage an action or read names), build the submission, and build its egress once committed; the submit room
-//! (`../submit.rs`) takes it in between. A read has no submission: its room answers at once. Shared by the rooms: contract-id parameters resolved to current
-//! contracts.
+//! (`../submit.rs`) takes it in between. A read has no submission: its room answers at once. Shared by the rooms:
+//! contract-id parameters resolved to current contracts (`contract_ids.rs`).
 
 mod action;
 mod contract_ids;

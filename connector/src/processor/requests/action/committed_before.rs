@@ -1,4 +1,4 @@
-//! Answering an action whose lineage is gone from what the ledger remembers of its command.
+//! Part of the action room: answering an action whose lineage is gone from what the ledger remembers of its command.
 //!
 //! A lineage disappears from the index when its contract is archived. If the archiving command was this very
 //! request's, and the gateway stopped after the commit but before the answer was recorded, the redelivered request
@@ -15,13 +15,13 @@ use ledger_port::{CommittedCommand, ErrorClass, Event, LedgerError};
 use message_schema::egress::{EgressMessage, UpdateMessageName};
 use message_schema::ingress::CreateContractActionRequest;
 
-use super::requests::{ActionRequest, action_egress};
-use super::{Processor, Stop, command_id_for, unavailable_failure};
+use super::{ActionRequest, action_egress};
 use crate::contract_index::IndexedContract;
+use crate::processor::{Processor, Stop, command_id_for, unavailable_failure};
 
 impl Processor {
     /// Whether a missing lineage is worth asking the ledger about for this delivery.
-    pub(super) fn may_ask_ledger_for_commit(&self, redelivered: bool) -> bool {
+    pub(in crate::processor) fn may_ask_ledger_for_commit(&self, redelivered: bool) -> bool {
         redelivered || self.ledger.ledger_type() == "embedded"
     }
 
