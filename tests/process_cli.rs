@@ -153,14 +153,20 @@ fn check_accepts_the_example_and_names_the_path_of_a_bad_config() {
 
 #[test]
 fn the_example_mapping_tests_pass_and_a_failing_case_shows_a_diff() {
+    // `--ci`: a failing run in CI must not leave `.snap.new` files in the repository's example.
     let out = connector()
-        .arg("test")
+        .args(["test", "--ci"])
         .arg(Path::new(EXAMPLE_DIR).join("tests.yaml"))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("5 passed, 0 failed"), "{text}");
+    assert!(text.contains("6 passed, 0 failed"), "{text}");
+    // The example's snapshot case ran against its committed snapshot (tests/snapshot_cases.rs checks its format).
+    assert!(
+        text.contains("tests.yaml :: a shipment goes out of compliance, whole egress recorded\n"),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let failing = std::fs::read_to_string(Path::new(EXAMPLE_DIR).join("tests.yaml"))
         .unwrap()
@@ -169,9 +175,23 @@ fn the_example_mapping_tests_pass_and_a_failing_case_shows_a_diff() {
             &format!("config: {EXAMPLE_DIR}/connector.yaml"),
         )
         .replace("errorCode: 4220", "errorCode: 4221");
-    let path = dir.path().join("failing.yaml");
+    // Named and placed like the example, so its snapshot case finds the example's snapshot.
+    let path = dir.path().join("tests.yaml");
     std::fs::write(&path, failing).unwrap();
-    let out = connector().arg("test").arg(&path).output().unwrap();
+    std::fs::create_dir(dir.path().join("snapshots")).unwrap();
+    for snap in std::fs::read_dir(Path::new(EXAMPLE_DIR).join("snapshots")).unwrap() {
+        let snap = snap.unwrap().path();
+        std::fs::copy(
+            &snap,
+            dir.path().join("snapshots").join(snap.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let out = connector()
+        .args(["test", "--ci"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(
@@ -182,7 +202,7 @@ fn the_example_mapping_tests_pass_and_a_failing_case_shows_a_diff() {
         text.contains("egress[14].additionalInformation.errorCode: expected 4221, got 4220"),
         "{text}"
     );
-    assert!(text.contains("4 passed, 1 failed"), "{text}");
+    assert!(text.contains("5 passed, 1 failed"), "{text}");
 }
 
 /// Creates and actions over many contracts, as JSON Lines.

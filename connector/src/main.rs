@@ -127,8 +127,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Test { files } => {
-            let all_passed = connector::cli::test_runner_main(&files).await?;
+        Command::Test { files, accept, ci } => {
+            let options =
+                connector::cli::TestOptions::new(accept, ci, std::env::var_os("CI").as_deref())?;
+            let all_passed = connector::cli::test_runner_main(&files, options).await?;
             Ok(if all_passed {
                 ExitCode::SUCCESS
             } else {

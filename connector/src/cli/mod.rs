@@ -14,7 +14,7 @@ pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
 pub use sandbox::{SandboxOptions, sandbox};
 pub use send::{SendOptions, send};
-pub use test_runner::{TestReport, run_and_print as test_runner_main, run_test_files};
+pub use test_runner::{TestOptions, TestReport, run_and_print as test_runner_main, run_test_files};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,11 +94,18 @@ pub enum Command {
         #[arg(long, default_value = "30", value_parser = parse_seconds)]
         timeout: Duration,
     },
-    /// Run YAML test cases (config + input messages + expected egress); non-zero exit when any fails.
+    /// Run YAML test cases (config + input messages + expected egress or a snapshot of it); non-zero exit when any
+    /// fails. A failing snapshot case writes its new egress as `snapshots/<file>__<case>.snap.new` for review.
     Test {
         /// Test files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// First turn the files' pending `.snap.new` snapshots into their `.snap` (then run the cases).
+        #[arg(long, conflicts_with = "ci")]
+        accept: bool,
+        /// Write no snapshot file (also when the environment sets `CI`, unless to empty, `0` or `false`).
+        #[arg(long)]
+        ci: bool,
     },
 }
 

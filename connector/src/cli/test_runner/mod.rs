@@ -2,11 +2,14 @@
 //!
 //! A test file names a config (a path relative to the file, or inline) and cases; each case sends its input
 //! messages through a fresh in-memory embedded ledger and compares the egress with the expected list, using
-//! placeholders for generated values. The file format is documented in the README ("Testing your mapping").
+//! placeholders for generated values, or with a recorded snapshot of the whole egress (`snapshot/`), or both. The
+//! file format is documented in the README ("Testing your mapping").
 
 mod matcher;
+mod snapshot;
 mod test_file;
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,19 +33,80 @@ pub struct TestReport {
     pub output: String,
 }
 
+/// How a run treats snapshot files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestOptions {
+    /// First make every pending `….snap.new` of the files' snapshot cases their `….snap`.
+    pub accept: bool,
+    /// Write and remove no snapshot file (`--ci`, or `CI` set in the environment).
+    pub ci: bool,
+}
+
+impl TestOptions {
+    /// The options for `--accept`, `--ci` and the value of the `CI` environment variable. Any value but empty, `0`
+    /// or `false` means CI, as CI services set it (`true` on GitHub, GitLab and most others).
+    pub fn new(accept: bool, ci_flag: bool, ci_env: Option<&OsStr>) -> anyhow::Result<Self> {
+        let ci_env =
+            ci_env.filter(|v| !(v.is_empty() || *v == "0" || v.eq_ignore_ascii_case("false")));
+        if accept && let Some(value) = ci_env {
+            anyhow::bail!(
+                "--accept writes snapshot files, and CI={} asks for none to be written; unset CI to accept",
+                value.to_string_lossy()
+            );
+        }
+        Ok(Self {
+            accept,
+            ci: ci_flag || ci_env.is_some(),
+        })
+    }
+
+    fn writes(&self) -> snapshot::Writes {
+        if self.ci {
+            snapshot::Writes::Never
+        } else {
+            snapshot::Writes::Pending
+        }
+    }
+}
+
 /// Runs every case of every file.
-pub async fn run_test_files(files: &[impl AsRef<Path>]) -> anyhow::Result<TestReport> {
+pub async fn run_test_files(
+    files: &[impl AsRef<Path>],
+    options: TestOptions,
+) -> anyhow::Result<TestReport> {
     let mut report = TestReport::default();
     for file in files {
         let file = file.as_ref();
         let test_file = TestFile::load(file)?;
+        let snapshots = snapshot::locate(file, &test_file.cases)?;
+        if options.accept {
+            for location in snapshots.iter().flatten() {
+                if snapshot::accept(location)? {
+                    let _ = writeln!(report.output, "accepted {}", location.accepted.display());
+                }
+            }
+        }
         let config = test_file.config(file)?;
         let clock = crate::cli::parse_clock(Some(&test_file.clock))?;
-        for case in &test_file.cases {
-            match run_case(&config, clock, case).await {
-                Ok(()) => {
+        for (case, location) in test_file.cases.iter().zip(&snapshots) {
+            let header = snapshot::Header {
+                test_file: file,
+                case_name: &case.name,
+            };
+            let result = match run_case(&config, clock, case).await {
+                Err(problem) => Err(problem),
+                Ok(egress) => check_case(case, location.as_ref(), header, &egress, options),
+            };
+            match result {
+                Ok(note) => {
                     report.passed += 1;
-                    let _ = writeln!(report.output, "ok      {} :: {}", file.display(), case.name);
+                    let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+                    let _ = writeln!(
+                        report.output,
+                        "ok      {} :: {}{note}",
+                        file.display(),
+                        case.name
+                    );
                 }
                 Err(diff) => {
                     report.failed += 1;
@@ -64,11 +128,35 @@ pub async fn run_test_files(files: &[impl AsRef<Path>]) -> anyhow::Result<TestRe
     Ok(report)
 }
 
+/// The case's expectations and its snapshot, both reported when both fail (the snapshot's `.snap.new` is written
+/// either way, so one run shows everything).
+fn check_case(
+    case: &TestCase,
+    location: Option<&snapshot::SnapshotLocation>,
+    header: snapshot::Header<'_>,
+    egress: &[serde_json::Value],
+    options: TestOptions,
+) -> Result<Option<String>, String> {
+    let expected = match &case.expect {
+        Some(expect) => compare(expect, egress, case.exact),
+        None => Ok(()),
+    };
+    let snapshotted = match location {
+        Some(location) => snapshot::check(location, header, egress, options.writes()),
+        None => Ok(None),
+    };
+    match (expected, snapshotted) {
+        (Ok(()), snapshotted) => snapshotted,
+        (Err(problems), Ok(_)) => Err(problems),
+        (Err(problems), Err(snapshot)) => Err(format!("{problems}{snapshot}")),
+    }
+}
+
 async fn run_case(
     config: &Config,
     clock: ledger_port::Clock,
     case: &TestCase,
-) -> Result<(), String> {
+) -> Result<Vec<serde_json::Value>, String> {
     // Every case starts from an empty in-memory ledger, whatever the config's journal says; injected faults stay.
     let mut config = config.clone();
     let faults = config
@@ -107,7 +195,7 @@ async fn run_case(
             actual.push(value);
         }
     }
-    compare(&case.expect, &actual, case.exact)
+    Ok(actual)
 }
 
 fn compare(
@@ -142,8 +230,11 @@ fn compare(
 }
 
 /// Runs the files and returns whether all passed, printing the report (the CLI entry point).
-pub async fn run_and_print(files: &[impl AsRef<Path>]) -> anyhow::Result<bool> {
-    let report = run_test_files(files)
+pub async fn run_and_print(
+    files: &[impl AsRef<Path>],
+    options: TestOptions,
+) -> anyhow::Result<bool> {
+    let report = run_test_files(files, options)
         .await
         .context("cannot run the tests")?;
     print!("{}", report.output);

@@ -1,4 +1,5 @@
-//! The test file format: a config reference, an optional clock, and cases of input messages and expected egress.
+//! The test file format: a config reference, an optional clock, and cases of input messages with expected egress,
+//! a snapshot of it, or both.
 
 use std::path::{Path, PathBuf};
 
@@ -32,9 +33,14 @@ pub struct TestCase {
     /// Messages as mappings, or `{ raw: "…" }` for a body sent verbatim (malformed input).
     pub input: Vec<serde_json::Value>,
     /// Expected egress, in order; objects match when every key given matches (all keys with `exact: true`).
-    pub expect: Vec<serde_json::Value>,
+    /// Optional only for a snapshot case.
+    #[serde(default)]
+    pub expect: Option<Vec<serde_json::Value>>,
     #[serde(default)]
     pub exact: bool,
+    /// Record the whole egress in the case's snapshot file and compare with it (see `snapshot/`).
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 impl TestFile {
@@ -44,8 +50,32 @@ impl TestFile {
             .with_context(|| format!("cannot read test file {}", path.display()))?;
         let tree: serde_json::Value = serde_saphyr::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: not valid YAML: {e}", path.display()))?;
-        serde_path_to_error::deserialize(tree)
-            .map_err(|e| anyhow::anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))
+        let file: Self = serde_path_to_error::deserialize(tree)
+            .map_err(|e| anyhow::anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))?;
+        file.check_cases(path)?;
+        Ok(file)
+    }
+
+    /// A case that checks nothing would always pass, so it is a mistake in the file, not a passing test.
+    fn check_cases(&self, path: &Path) -> anyhow::Result<()> {
+        for (i, case) in self.cases.iter().enumerate() {
+            if case.expect.is_none() && !case.snapshot {
+                anyhow::bail!(
+                    "{}: cases[{i}] {:?}: expected `expect:`, `snapshot: true`, or both (the case checks nothing)",
+                    path.display(),
+                    case.name
+                );
+            }
+            if case.exact && case.expect.is_none() {
+                anyhow::bail!(
+                    "{}: cases[{i}] {:?}: `exact: true` applies to `expect:`, which the case does not have \
+                     (a snapshot is always compared whole)",
+                    path.display(),
+                    case.name
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The config the file names (the environment is ignored so tests are hermetic).
