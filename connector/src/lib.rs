@@ -21,6 +21,7 @@
 pub mod assembly;
 pub mod backoff;
 pub mod cli;
+pub mod closest_name;
 pub mod compact_record;
 pub mod config;
 pub mod contract_index;
