@@ -1,7 +1,9 @@
 //! Durations in the config as people write them: `7d`, `12h`, `30m`, `90s`, `2w`, `500ms`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 
 const EXPECTED: &str = "a whole number followed by ms, s, m, h, d or w, such as \"7d\" or \"30m\"";
@@ -49,9 +51,40 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+impl JsonSchema for HumanDuration {
+    fn schema_name() -> Cow<'static, str> {
+        "HumanDuration".into()
+    }
+
+    /// What [`HumanDuration::parse`] reads, as a pattern (it trims the text first). A number too large for its unit
+    /// (`99999999999999999999w`) matches the pattern but is refused by the loader: a schema cannot count.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": format!("A duration: {EXPECTED}."),
+            "type": "string",
+            "pattern": "^\\s*[0-9]+(ms|s|m|h|d|w)\\s*$"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_and_the_parser_agree() {
+        let schema = schemars::schema_for!(HumanDuration);
+        let validator = jsonschema::validator_for(schema.as_value()).unwrap();
+        for text in [
+            "7d", "2w", "12h", "30m", " 90s ", "500ms", "0s", "7", "d", "7 days", "-1d", "1.5h",
+            "", "7D", "7days", "1 d", "ms", "10mss", "\t3h\n",
+        ] {
+            let parsed = HumanDuration::parse(text).is_ok();
+            let value = serde_json::json!(text);
+            assert_eq!(validator.is_valid(&value), parsed, "{text:?}");
+        }
+        assert!(!validator.is_valid(&serde_json::json!(7)), "a bare number");
+    }
 
     #[test]
     fn units_and_refusals() {
