@@ -8,7 +8,7 @@
 use schemars::{Schema, SchemaGenerator, json_schema};
 
 use super::test_runner::TestFile;
-use crate::config::{Config, config_schema, draft07_generator};
+use crate::config::{Config, config_schema, draft07_generator, headed};
 
 /// Which schema to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,15 +40,12 @@ pub fn schema_text(kind: SchemaKind) -> anyhow::Result<String> {
 
 /// The schema of a test file; its `config:` is a path or an inline config under the config schema.
 pub fn test_file_schema() -> serde_json::Value {
-    let mut schema = draft07_generator().into_root_schema_for::<TestFile>();
-    schema.insert("title".to_owned(), "connector test file".into());
-    schema.insert(
-        "description".to_owned(),
+    headed(
+        draft07_generator().into_root_schema_for::<TestFile>(),
+        "connector test file",
         "Cases for `connector test`: a config, a fixed clock, input messages and the egress expected (see the \
-         README's \"Testing your mapping\")."
-            .into(),
-    );
-    schema.to_value()
+         README's \"Testing your mapping\").",
+    )
 }
 
 /// A test file's `config:`: the path of a config file, relative to the test file, or a config written inline.

@@ -21,7 +21,12 @@ impl HumanDuration {
             .ok_or_else(|| format!("{text:?} has no unit (expected {EXPECTED})"))?;
         let (number, unit) = text.split_at(split);
         let number: u64 = number.parse().map_err(|_| {
-            format!("{text:?} does not start with a whole number (expected {EXPECTED})")
+            if number.is_empty() {
+                format!("{text:?} does not start with a whole number (expected {EXPECTED})")
+            } else {
+                // Digits that do not fit 64 bits.
+                format!("{text:?} is too long (expected {EXPECTED})")
+            }
         })?;
         let seconds_per = match unit {
             "ms" => return Ok(Self(Duration::from_millis(number))),
@@ -127,6 +132,12 @@ mod tests {
             HumanDuration::parse("7days")
                 .unwrap_err()
                 .contains("unknown unit \"days\"")
+        );
+        assert!(
+            HumanDuration::parse("99999999999999999999w")
+                .unwrap_err()
+                .starts_with("\"99999999999999999999w\" is too long"),
+            "a number past 64 bits is not said to be missing"
         );
     }
 }

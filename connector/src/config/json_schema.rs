@@ -22,16 +22,32 @@ pub fn draft07_generator() -> SchemaGenerator {
 
 /// The schema of a whole config file.
 pub fn config_schema() -> serde_json::Value {
-    let mut schema = draft07_generator().into_root_schema_for::<Config>();
-    schema.insert("title".to_owned(), "connector.yaml".into());
-    schema.insert(
-        "description".to_owned(),
+    headed(
+        draft07_generator().into_root_schema_for::<Config>(),
+        "connector.yaml",
         "The connector gateway's configuration (see the README's \"Configuration\"). Every scalar can also be set \
          by an environment variable CONNECTOR_<PATH>; rules between keys that a schema cannot state are checked by \
-         `connector check`."
-            .into(),
-    );
-    schema.to_value()
+         `connector check`.",
+    )
+}
+
+/// A root schema with `$schema`, `title` and `description` first, where a reader of the file looks for them.
+pub fn headed(schema: Schema, title: &str, description: &str) -> serde_json::Value {
+    let body = match schema.to_value() {
+        serde_json::Value::Object(body) => body,
+        // `true` or `false`: nothing to put first.
+        other => return other,
+    };
+    let mut out = serde_json::Map::new();
+    if let Some(meta) = body.get("$schema") {
+        out.insert("$schema".to_owned(), meta.clone());
+    }
+    out.insert("title".to_owned(), title.into());
+    out.insert("description".to_owned(), description.into());
+    for (key, value) in body {
+        out.entry(key).or_insert(value);
+    }
+    serde_json::Value::Object(out)
 }
 
 /// `user_chain_identifier.parties_by_amqp_user`: broker user → the parties it may act as; at least one user, each

@@ -24,7 +24,7 @@ use serde::Deserialize;
 pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
-pub use json_schema::{config_schema, draft07_generator};
+pub use json_schema::{config_schema, draft07_generator, headed};
 pub use ledger::{EmbeddedConfig, LedgerChoice, LedgerConfig};
 pub use observe_mode::ObserveMode;
 pub use unknown_key::teach_unknown_name;
@@ -165,6 +165,7 @@ impl Default for StateConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// An IP address and port (`127.0.0.1:8080`, `[::1]:8080`): host names are not resolved.
+    #[serde(deserialize_with = "socket_address")]
     #[schemars(regex(pattern = json_schema::SOCKET_ADDRESS))]
     pub listen: SocketAddr,
 }
@@ -175,6 +176,19 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
+}
+
+/// `SocketAddr`'s own error ("invalid socket address syntax") names neither the value nor the form expected.
+fn socket_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an IP address and port (expected e.g. 127.0.0.1:8080 or [::1]:8080; host names are \
+             not resolved)"
+        ))
+    })
 }
 
 /// Retrying transient ledger faults.
