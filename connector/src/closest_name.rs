@@ -119,13 +119,18 @@ mod tests {
         assert_eq!(did_you_mean("Complete", FUNCTIONS), None);
     }
 
-    /// A name from an ingress message may be a megabyte long: it must not cost a megabyte-by-name comparison.
+    /// A name from an ingress message may be megabytes long: it must not cost a name-by-megabytes comparison (one
+    /// takes about two seconds and 800 MB here; skipping it, a few milliseconds).
     #[test]
     fn a_huge_name_is_ruled_out_by_its_length() {
-        let huge = "IngestTelemetry".repeat(70_000);
+        let huge = "IngestTelemetry".repeat(280_000);
         let started = std::time::Instant::now();
         assert_eq!(did_you_mean(&huge, FUNCTIONS), None);
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
