@@ -16,11 +16,13 @@
 //! Beside the walk: [`config`] (one YAML file, every error naming its path), [`assembly`] (a processor from a config,
 //! for `run`, `process` and `test`), [`ledger_factory`] and [`embedded_catalog`] (which ledger, and the embedded
 //! ledger's choice semantics from the mapping), [`observer`] (the ledger's own history published), [`health`] and
-//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], and [`cli`] (one file per subcommand).
+//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], [`cli`] (one file per subcommand), and
+//! [`closest_name`] (the "did you mean" every error about an unknown name ends with).
 
 pub mod assembly;
 pub mod backoff;
 pub mod cli;
+pub mod closest_name;
 pub mod compact_record;
 pub mod config;
 pub mod contract_index;

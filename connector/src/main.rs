@@ -107,6 +107,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connector::cli::sandbox(&options).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Schema { kind } => {
+            print!("{}", connector::cli::schema_text(kind)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Send {
             config,
             file,

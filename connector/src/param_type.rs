@@ -10,6 +10,12 @@ use std::str::FromStr;
 use message_schema::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, parse_date, parse_timestamp_rfc3339};
 use message_schema::value::LedgerValue;
 
+use crate::closest_name::{did_you_mean, suggestion};
+
+mod json_schema;
+
+pub use json_schema::{IDENTIFIER, MAX_NESTING, long_form_type_pattern, short_form_pattern};
+
 /// Default scale of `numeric` (Daml's `Decimal` = `Numeric 10`).
 pub const DEFAULT_NUMERIC_SCALE: u32 = 10;
 /// Daml numerics hold at most 38 significant digits.
@@ -76,8 +82,50 @@ impl FromStr for ParamType {
         if let Some(inner) = t.strip_prefix("enum(").and_then(|r| r.strip_suffix(')')) {
             return enum_of(inner.split('|').map(|s| s.trim().to_owned()).collect());
         }
+        // Refused here, before `from_parts`, which hands these prefixes back to this parser: an unclosed
+        // `optional<int64` went round between the two until the stack overflowed.
+        for (prefix, shape) in [
+            ("optional<", "optional<T>"),
+            ("list<", "list<T>"),
+            ("numeric(", "numeric(<scale>)"),
+            ("enum(", "enum(A|B|…)"),
+        ] {
+            if t.starts_with(prefix) {
+                return Err(format!("type {t:?} is not closed (expected {shape})"));
+            }
+        }
         ParamType::from_parts(t, None, None, None)
     }
+}
+
+/// Names other languages and schemas use for the simple types: `integer` is not a typo of `int64`, but it is what
+/// its author meant.
+const SYNONYMS: [(&str, &str); 14] = [
+    ("integer", "int64"),
+    ("int", "int64"),
+    ("long", "int64"),
+    ("i64", "int64"),
+    ("string", "text"),
+    ("str", "text"),
+    ("boolean", "bool"),
+    ("decimal", "numeric"),
+    ("number", "numeric"),
+    ("float", "numeric"),
+    ("double", "numeric"),
+    ("timestamp", "time"),
+    ("datetime", "time"),
+    ("contractid", "contract_id"),
+];
+
+/// ` — did you mean "int64"?` for an unknown simple type name, when one is meant.
+fn type_suggestion(name: &str) -> String {
+    SYNONYMS
+        .iter()
+        .find(|(other, _)| other.eq_ignore_ascii_case(name))
+        .map(|(_, ours)| *ours)
+        .or_else(|| did_you_mean(name, json_schema::SIMPLE_TYPES))
+        .map(|ours| format!(" — did you mean {ours:?}?"))
+        .unwrap_or_default()
 }
 
 fn enum_of(values: Vec<String>) -> Result<ParamType, String> {
@@ -134,7 +182,8 @@ impl ParamType {
                     Some("unix_seconds") => TimeFormat::UnixSeconds,
                     Some(other) => {
                         return Err(format!(
-                            "unknown time format {other:?} (expected one of any, rfc3339, unix_seconds)"
+                            "unknown time format {other:?}{} (expected one of any, rfc3339, unix_seconds)",
+                            suggestion(other, ["any", "rfc3339", "unix_seconds"])
                         ));
                     }
                 };
@@ -152,7 +201,8 @@ impl ParamType {
                 other.parse()
             }
             other => Err(format!(
-                "unknown type {other:?} (expected one of {TYPE_NAMES})"
+                "unknown type {other:?}{} (expected one of {TYPE_NAMES})",
+                type_suggestion(other)
             )),
         }
     }

@@ -3,10 +3,12 @@
 //! containment end to end on the real binary (beside `ledger.embedded.faults`, which makes the ledger misbehave).
 //! Never set this in production.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The `faults:` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+// `JsonSchema` (here and below): the config schema describes `faults:` from these types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestFaultPlan {
     #[serde(default)]
@@ -14,7 +16,7 @@ pub struct RequestFaultPlan {
 }
 
 /// One fault: which requests it hits and what happens.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestFaultRule {
     /// Hits the request with this requestId; none = any.
@@ -27,7 +29,7 @@ pub struct RequestFaultRule {
 }
 
 /// What an injected gateway fault does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestFaultKind {
     /// Panics while the request is mapped, before the ledger sees it.

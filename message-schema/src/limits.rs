@@ -5,21 +5,29 @@
 //! is built, and the parameter count before any parameter is read. Each refusal names the limit, the value seen and
 //! the setting that raises it (`limits.max_message_bytes` and so on, under the gateway's `limits:` section).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The limits, with the gateway's defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+// The `range` attributes repeat [`Limits::invalid_setting`] for the config's JSON Schema, so an editor flags a zero or
+// a depth past the ceiling as `connector check` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest body accepted, in bytes.
+    #[schemars(range(min = 1))]
     pub max_message_bytes: usize,
     /// Longest `requestId`, in UTF-8 bytes.
+    #[schemars(range(min = 1))]
     pub max_request_id_bytes: usize,
     /// Most entries in `parameters`.
+    #[schemars(range(min = 1))]
     pub max_parameters: usize,
     /// Longest parameter value, in UTF-8 bytes.
+    #[schemars(range(min = 1))]
     pub max_parameter_value_bytes: usize,
     /// Deepest nesting of JSON arrays and objects (the message object itself is level 1).
+    #[schemars(range(min = 1, max = JSON_DEPTH_CEILING))]
     pub max_json_depth: usize,
 }
 

@@ -3,15 +3,19 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::properties::SHORT_STRING_MAX_BYTES;
 use crate::redact::redact;
 
 /// `amqp.egress_queue: none`: no egress queue is declared (the operator binds their own).
 pub const EGRESS_QUEUE_OFF: &str = "none";
 
 /// Classic or quorum ingress queue.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+// `JsonSchema` (here and below): the gateway's config schema describes `amqp:` from these types. The `length` and
+// `range` attributes repeat what `invalid_setting` refuses, where a schema can say it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueType {
     #[default]
@@ -20,7 +24,7 @@ pub enum QueueType {
 }
 
 /// TLS for `amqps://`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     /// PEM file of the CA certificates to trust.
@@ -31,36 +35,49 @@ pub struct TlsSettings {
 ///
 /// `Debug` is written by hand and shows `url` through [`redact`], so any derived `Debug` that holds these settings
 /// (the connector's `Config`, for one) never prints the broker password.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AmqpSettings {
+    /// The broker, `amqp://user:password@host:5672/%2f` (`amqps://` with `tls.ca_file`).
     pub url: String,
+    /// The durable queue requests are read from; declared if absent.
+    #[schemars(length(min = 1, max = SHORT_STRING_MAX_BYTES))]
     pub ingress_queue: String,
+    /// The topic exchange egress is published to (routing key = `messageName`).
+    #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub egress_exchange: String,
+    /// Gets the originals of malformed and exhausted requests.
+    #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub dead_letter_exchange: String,
     /// Defaults to `<dead_letter_exchange>.queue`.
+    #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub dead_letter_queue: Option<String>,
     /// A durable queue bound to the egress exchange with `#`, so egress waits for its reader instead of being
     /// returned as unroutable. Defaults to `<egress_exchange>.queue`; `none` declares none.
+    #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub egress_queue: Option<String>,
     pub queue_type: QueueType,
+    /// Declare the ingress queue with `x-single-active-consumer`.
     pub single_active_consumer: bool,
+    /// Unacknowledged deliveries in flight.
     pub prefetch: u16,
     pub tls: Option<TlsSettings>,
     /// Shown by the broker (`rabbitmqctl list_connections client_properties`).
     pub connection_name: Option<String>,
     /// Deliveries of one message that may end without an outcome (the gateway stopped or lost its session while
     /// processing it) before it is dead-lettered with Failure 5000 instead of being processed again.
+    #[schemars(range(min = 1))]
     pub max_redeliveries: u32,
     /// What the gateway does with a request's `reply_to`.
     pub reply_to: ReplyToSettings,
 }
 
 /// Copies of egress to the queue a request names in `reply_to` (best effort).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReplyToSettings {
     /// When set, only queue names starting with one of these get copies; others are ignored (and counted).
+    #[schemars(inner(length(min = 1)))]
     pub allowed_prefixes: Option<Vec<String>>,
 }
 
@@ -129,13 +146,13 @@ impl AmqpSettings {
             ("dead_letter_queue", dead_letter_queue.as_str()),
         ];
         for (key, value) in names {
-            if value.len() > crate::properties::SHORT_STRING_MAX_BYTES {
+            if value.len() > SHORT_STRING_MAX_BYTES {
                 return Some((
                     format!("amqp.{key}"),
                     format!(
                         "{} bytes long (expected at most {} bytes: the broker takes names as AMQP short strings)",
                         value.len(),
-                        crate::properties::SHORT_STRING_MAX_BYTES
+                        SHORT_STRING_MAX_BYTES
                     ),
                 ));
             }

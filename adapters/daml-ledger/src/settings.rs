@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// Where these settings sit in the connector's config; every error path starts with it.
@@ -17,6 +18,10 @@ pub const CONFIG_PATH: &str = "ledger.daml";
 
 /// Longest accepted `call_timeout_ms`: an hour. A longer deadline would hide a hung participant.
 const MAX_CALL_TIMEOUT_MS: u64 = 3_600_000;
+
+/// What `validate` accepts as a URL, for the config's JSON Schema: `http://` or `https://` in any case (the URI parser
+/// lower-cases the scheme), a host, and no `@` after the scheme (any `@` is taken for userinfo and refused).
+const URL_PATTERN: &str = "^[hH][tT][tT][pP][sS]?://[^@/?#:\\s][^@\\s]*$";
 
 fn default_call_timeout_ms() -> u64 {
     30_000
@@ -26,33 +31,43 @@ fn default_call_timeout_ms() -> u64 {
 ///
 /// `Debug` is written by hand and shows `url` without userinfo, so any derived `Debug` that holds these settings
 /// (the connector's `Config`, for one) never prints a password put in the URL.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+// `JsonSchema` (here and on `TlsSettings`): the gateway's config schema describes `ledger.daml` from these types; the
+// attributes repeat what `validate` refuses where a schema can say it (the URL's scheme and userinfo, empty names, the
+// deadline's range, a certificate without its key).
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DamlSettings {
     /// `http://host:port` (plaintext) or `https://host:port` (TLS), e.g. `http://127.0.0.1:6865`. No
     /// `user:password@` (gRPC does not send it as credentials; the token goes in `token_file`), and with a
     /// `token_file`, `http://` only to a loopback host.
+    #[schemars(regex(pattern = URL_PATTERN))]
     pub url: String,
     /// The Ledger API user the gateway submits as (`Commands.user_id`); its rights decide which parties it may
     /// act and read as.
+    #[schemars(regex(pattern = r"\S"))]
     pub user_id: String,
     /// A file holding the access token (a JWT). Re-read when it changes, so tokens rotate without a restart.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub token_file: Option<PathBuf>,
     /// TLS options; an `https://` URL without them trusts the platform's root certificates.
     #[serde(default)]
     pub tls: Option<TlsSettings>,
     /// Deadline of every unary call (and of opening a stream), in milliseconds.
     #[serde(default = "default_call_timeout_ms")]
+    #[schemars(range(min = 1, max = MAX_CALL_TIMEOUT_MS))]
     pub call_timeout_ms: u64,
     /// Extra parties to read as: added to every read filter and to `Commands.read_as`.
     #[serde(default)]
+    #[schemars(inner(regex(pattern = r"\S")))]
     pub read_as: Vec<String>,
 }
 
 /// TLS towards the participant.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "DamlTlsSettings")]
+#[schemars(extend("dependencies" = { "cert_file": ["key_file"], "key_file": ["cert_file"] }))]
 pub struct TlsSettings {
     /// PEM CA certificate(s) to trust instead of the platform's roots (the usual case for a private participant).
     #[serde(default)]

@@ -2,10 +2,12 @@
 //! `ledger.embedded.faults`; never set in production.
 
 use ledger_port::{Command, LedgerError, RejectionReason};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The faults to inject.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+// `JsonSchema` (here and below): the gateway's config schema describes `ledger.embedded.faults` from these types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultPlan {
     #[serde(default)]
@@ -13,7 +15,7 @@ pub struct FaultPlan {
 }
 
 /// One fault: which commands it hits, what it returns, how often.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// The choice it hits; none = every command, creates included.
@@ -29,7 +31,7 @@ pub struct FaultRule {
 }
 
 /// What an injected fault returns.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// A transient fault (the gateway retries).

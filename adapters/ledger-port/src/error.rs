@@ -1,5 +1,6 @@
 //! Ledger errors, classified so the core knows whether to retry, fail the request, or stop.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How the core must treat an error.
@@ -15,7 +16,8 @@ pub enum ErrorClass {
 }
 
 /// Why the ledger refused a command; maps one-to-one onto Workbench error codes in the core.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+// `JsonSchema`: the embedded ledger's injected faults name one in the gateway's config, whose schema is derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionReason {
     /// The command was malformed for the ledger (bad value, unknown field): 4000.

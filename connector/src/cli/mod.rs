@@ -5,6 +5,7 @@ mod compact;
 mod process;
 mod run;
 mod sandbox;
+mod schema;
 mod send;
 mod test_runner;
 
@@ -13,6 +14,7 @@ pub use compact::compact;
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
 pub use sandbox::{SandboxOptions, sandbox};
+pub use schema::{SchemaKind, schema, schema_text, test_file_schema};
 pub use send::{SendOptions, send};
 pub use test_runner::{TestOptions, TestReport, run_and_print as test_runner_main, run_test_files};
 
@@ -82,6 +84,13 @@ pub enum Command {
         /// Milliseconds added to every command submission (benchmarks).
         #[arg(long, default_value = "0")]
         latency_ms: u64,
+    },
+    /// Print a JSON Schema: `config` (connector.yaml) and `test` (test files) for editors, draft-07; `messages`
+    /// (the Workbench ingress and egress messages, draft 2020-12).
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        kind: SchemaKind,
     },
     /// Publish ingress messages (JSON Lines) to the configured queue and print the egress that answers them.
     Send {

@@ -5,14 +5,20 @@ use std::path::PathBuf;
 
 use daml_ledger::DamlSettings;
 use embedded_ledger::{CompactionPolicy, FaultPlan};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{ConfigError, HumanDuration};
 
-/// Which ledger the gateway talks to: `embedded` (the default, durable in `state_dir`) or `daml` (a participant's Ledger API);
-/// at most one of them.
-#[derive(Debug, Clone, Deserialize)]
+/// Which ledger the gateway talks to: `embedded` (the default, durable in `state_dir`) or `daml` (a participant's
+/// Ledger API); at most one of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// The schema's copy of `choice`'s first rule: not both.
+#[schemars(extend("not" = {
+    "required": ["embedded", "daml"],
+    "properties": { "embedded": { "type": "object" }, "daml": { "type": "object" } }
+}))]
 pub struct LedgerConfig {
     #[serde(default)]
     pub embedded: Option<EmbeddedConfig>,
@@ -30,8 +36,13 @@ impl Default for LedgerConfig {
 }
 
 /// The embedded ledger: durable by default (its journal in `state_dir`), in memory only when asked for.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// The schema's copy of `choice`'s rule that `in_memory: true` and `journal` exclude each other.
+#[schemars(extend("not" = {
+    "required": ["in_memory", "journal"],
+    "properties": { "in_memory": { "const": true }, "journal": { "type": "string" } }
+}))]
 pub struct EmbeddedConfig {
     /// The journal file; defaults to `<state_dir>/ledger.journal` for the gateway and the sandbox.
     #[serde(default)]
@@ -46,6 +57,7 @@ pub struct EmbeddedConfig {
     /// Compact the journal by itself once it holds more than this many transactions per active contract (`0`: only
     /// with `connector compact`).
     #[serde(default = "default_compact_factor")]
+    #[schemars(range(min = 0.0))]
     pub compact_when_history_exceeds: f64,
     /// ...and at least this many transactions could be pruned.
     #[serde(default = "default_compact_min_transactions")]

@@ -8,19 +8,26 @@
 mod duration;
 mod env_overrides;
 mod error;
+mod json_schema;
 mod ledger;
+mod observe_mode;
+mod unknown_key;
 mod workflow;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
+pub use json_schema::{config_schema, draft07_generator, headed};
 pub use ledger::{EmbeddedConfig, LedgerChoice, LedgerConfig};
+pub use observe_mode::ObserveMode;
+pub use unknown_key::teach_unknown_name;
 pub use workflow::{
     CreateConfig, FieldConstant, FunctionConfig, ParameterSpec, RuleConfig, WorkflowConfig,
 };
@@ -31,10 +38,14 @@ use message_schema::limits::Limits;
 use crate::request_faults::RequestFaultPlan;
 
 /// The whole configuration file.
-///
-/// The derived `Debug` is safe to log: the secret-holding leaves redact themselves (`AmqpSettings` masks the
-/// broker password, `DamlSettings` drops URL userinfo), and the access token is never held, only its file's path.
-#[derive(Debug, Clone, Deserialize)]
+//
+// The derived `Debug` is safe to log: the secret-holding leaves redact themselves (`AmqpSettings` masks the broker
+// password, `DamlSettings` drops URL userinfo), and the access token is never held, only its file's path.
+//
+// `JsonSchema` (here and on every type below it): `connector schema config` is derived from the types that parse the
+// file, so it cannot drift from them; the attributes repeat what `validate` refuses where a schema can say it, and
+// the types parsed by hand describe themselves by hand (`HumanDuration`, `ObserveMode`, `ParameterSpec`, …).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -42,6 +53,7 @@ pub struct Config {
     #[serde(default)]
     pub ledger: LedgerConfig,
     /// The default acting party.
+    #[schemars(regex(pattern = r"\S"))]
     pub party: String,
     /// When present, a request's `userChainIdentifier` names the acting party, if it is on this allow-list; and
     /// parties may be bound to the broker users that send requests.
@@ -51,8 +63,9 @@ pub struct Config {
     pub ordering: Ordering,
     /// Upper bound of requests in flight at once in `per-contract` ordering.
     #[serde(default = "default_max_in_flight")]
+    #[schemars(range(min = 1))]
     pub max_in_flight: usize,
-    /// Where the idempotency store and observer checkpoints live.
+    /// Where the embedded ledger's journal, the idempotency store and the observer checkpoint live.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
     /// How long the state store keeps outcomes, and how it is swept.
@@ -79,6 +92,8 @@ pub struct Config {
     /// Injected gateway faults, for testing how poison messages are contained (never set this in production).
     #[serde(default)]
     pub faults: Option<RequestFaultPlan>,
+    /// The mapping: Workbench `workflowName` → template, its create and its functions.
+    #[schemars(extend("minProperties" = 1))]
     pub workflows: IndexMap<String, WorkflowConfig>,
 }
 
@@ -99,19 +114,22 @@ fn default_connection_id() -> u64 {
 
 /// The allow-list for acting as the party a request names in `userChainIdentifier`, and which sender may act as
 /// whom.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChainIdentifierConfig {
+    /// The parties a request's `userChainIdentifier` may name to act and read as.
+    #[schemars(inner(regex(pattern = r"\S")))]
     pub allowed_parties: Vec<String>,
     /// Broker user → the parties a message it published (its AMQP `user_id`, which RabbitMQ checks against the
     /// publishing connection's user) may act and read as. When set, a message without `user_id`, from a user not
     /// listed, or acting as a party outside its user's list is refused (4030).
     #[serde(default)]
+    #[schemars(schema_with = "json_schema::party_bindings")]
     pub parties_by_amqp_user: Option<IndexMap<String, Vec<String>>>,
 }
 
 /// Request ordering.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ordering {
     /// One ledger command at a time, in queue order.
@@ -121,47 +139,8 @@ pub enum Ordering {
     PerContract,
 }
 
-/// What the ledger observer publishes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ObserveMode {
-    /// Transactions the gateway's own requests did not cause.
-    #[default]
-    External,
-    /// Every transaction on mapped templates (own ones are published twice: once as the request's outcome).
-    All,
-    /// Nothing.
-    Off,
-}
-
-impl<'de> Deserialize<'de> for ObserveMode {
-    /// `external`, `all` or `off`. A bare `off` is YAML 1.1's boolean false, so `false` means `off` too.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Flag(bool),
-        }
-        const EXPECTED: &str = "expected one of external, all, off";
-        match Raw::deserialize(deserializer).map_err(|_| serde::de::Error::custom(EXPECTED))? {
-            Raw::Text(text) => match text.as_str() {
-                "external" => Ok(Self::External),
-                "all" => Ok(Self::All),
-                "off" => Ok(Self::Off),
-                other => Err(serde::de::Error::custom(format!(
-                    "unknown mode {other:?} ({EXPECTED})"
-                ))),
-            },
-            Raw::Flag(false) => Ok(Self::Off),
-            Raw::Flag(true) => Err(serde::de::Error::custom(format!(
-                "true is not a mode ({EXPECTED})"
-            ))),
-        }
-    }
-}
-
 /// The state store's retention.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateConfig {
     /// Outcomes older than this are removed (a re-sent request older than that is processed as new, and the
@@ -182,9 +161,12 @@ impl Default for StateConfig {
 }
 
 /// The HTTP surface.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
+    /// An IP address and port (`127.0.0.1:8080`, `[::1]:8080`): host names are not resolved.
+    #[serde(deserialize_with = "socket_address")]
+    #[schemars(regex(pattern = json_schema::SOCKET_ADDRESS))]
     pub listen: SocketAddr,
 }
 
@@ -196,11 +178,25 @@ impl Default for HttpConfig {
     }
 }
 
+/// `SocketAddr`'s own error ("invalid socket address syntax") names neither the value nor the form expected.
+fn socket_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an IP address and port (expected e.g. 127.0.0.1:8080 or [::1]:8080; host names are \
+             not resolved)"
+        ))
+    })
+}
+
 /// Retrying transient ledger faults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
     /// Attempts per request before it is dead-lettered with Failure 5030 (the first try counts).
+    #[schemars(range(min = 1))]
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -217,7 +213,7 @@ impl Default for RetryConfig {
 }
 
 /// Logging.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     pub format: LogFormat,
@@ -235,7 +231,7 @@ impl Default for LogConfig {
 }
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     #[default]
@@ -280,7 +276,7 @@ impl Config {
                     }
                     return Err(ConfigError::Invalid {
                         path: if path == "." { String::new() } else { path },
-                        message: e.into_inner().to_string(),
+                        message: teach_unknown_name(&e.into_inner().to_string()),
                     });
                 }
             }

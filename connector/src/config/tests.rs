@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod did_you_mean;
+
 const MINIMAL: &str = r#"
 party: Operator
 workflows:
@@ -70,7 +72,7 @@ fn unknown_keys_are_refused_with_their_path() {
     let e = load(&format!("{MINIMAL}\nordring: strict\n"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("unknown field `ordring`"), "{e}");
+    assert!(e.contains("unknown key \"ordring\""), "{e}");
     let text = MINIMAL.replace("choice: IngestTelemetry", "choise: IngestTelemetry");
     let e = load(&text).unwrap_err().to_string();
     assert!(e.starts_with("workflows.Shipment.functions.Ingest"), "{e}");
@@ -221,7 +223,7 @@ fn at_most_one_ledger_and_daml_errors_name_their_path() {
     );
     let e = load(&unknown).unwrap_err().to_string();
     assert!(
-        e.starts_with("ledger.daml.token: unknown field `token`"),
+        e.starts_with("ledger.daml.token: unknown key \"token\""),
         "{e}"
     );
 }

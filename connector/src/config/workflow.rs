@@ -3,20 +3,32 @@
 //! These are the raw, deserialised shapes; `crate::mapping` compiles them into the mapping the processor uses and
 //! the template catalog the embedded ledger runs.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::param_type::ParamType;
+use crate::closest_name::suggestion;
+use crate::param_type::{IDENTIFIER, ParamType, long_form_type_pattern};
+
+/// What `TemplateId::parse` takes, as a pattern: an optional package (`<package-id>` or `#<package-name>`), then
+/// `Module:Entity` of dotted names (ASCII here; the parser also takes other Unicode letters).
+const TEMPLATE_PATTERN: &str =
+    r"^((#[^:]+|[^#:][^:]*):)?[A-Za-z0-9_']+(\.[A-Za-z0-9_']+)*:[A-Za-z0-9_']+(\.[A-Za-z0-9_']+)*$";
 
 /// One workflow: `workflowName` → template.
-#[derive(Debug, Clone, Deserialize)]
+// `JsonSchema` (here and below): see `Config`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowConfig {
     /// `Module:Entity`, `<package-id>:Module:Entity` or `#<package-name>:Module:Entity`.
+    #[schemars(regex(pattern = TEMPLATE_PATTERN))]
     pub template: String,
     /// The payload field holding the linear id (a UUID as text).
     #[serde(default = "default_linear_id_field")]
+    #[schemars(regex(pattern = r"\S"))]
     pub linear_id_field: String,
     /// Embedded ledger only: create preconditions (`"minHumidity <= maxHumidity"`); a failing one is Failure 4220.
     #[serde(default)]
@@ -33,7 +45,7 @@ fn default_linear_id_field() -> String {
 }
 
 /// How a `CreateContractRequest` becomes the create arguments.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConfig {
     #[serde(default)]
@@ -44,11 +56,17 @@ pub struct CreateConfig {
 }
 
 /// How a `CreateContractActionRequest` becomes a choice exercise.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// The schema's copy of the mapping's rule that a choice cannot both archive and be nonconsuming.
+#[schemars(extend("not" = {
+    "required": ["archive", "nonconsuming"],
+    "properties": { "archive": { "const": true }, "nonconsuming": { "const": true } }
+}))]
 pub struct FunctionConfig {
     /// The choice name; defaults to the function name.
     #[serde(default)]
+    #[schemars(regex(pattern = r"\S"))]
     pub choice: Option<String>,
     #[serde(default)]
     pub parameters: IndexMap<String, ParameterSpec>,
@@ -76,9 +94,10 @@ pub struct FunctionConfig {
 }
 
 /// A conditional field update of a choice.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
+    /// The condition (`"arg.humidity > maxHumidity"`).
     #[serde(rename = "if")]
     pub condition: String,
     pub fields: IndexMap<String, FieldConstant>,
@@ -128,7 +147,8 @@ impl<'de> Deserialize<'de> for FieldConstant {
                     "text" => Ok(FieldConstant::Text(text)),
                     "numeric" => Ok(FieldConstant::Numeric(text)),
                     other => Err(D::Error::custom(format!(
-                        "unknown constant kind {other:?} (expected one of enum, party, text, numeric)"
+                        "unknown constant kind {other:?}{} (expected one of enum, party, text, numeric)",
+                        suggestion(other, CONSTANT_KINDS)
                     ))),
                 }
             }
@@ -136,6 +156,40 @@ impl<'de> Deserialize<'de> for FieldConstant {
                 "expected a string, number, boolean, \"{{{{party}}}}\" or {{ enum: Constructor }}, found {other}"
             ))),
         }
+    }
+}
+
+/// The kinds of `{ kind: value }` constants.
+const CONSTANT_KINDS: [&str; 4] = ["enum", "party", "text", "numeric"];
+
+impl JsonSchema for FieldConstant {
+    fn schema_name() -> Cow<'static, str> {
+        "FieldConstant".into()
+    }
+
+    /// The shapes `deserialize` above takes: `"{{party}}"`, text without other placeholders, a number, a boolean, or
+    /// a one-key mapping naming the constant's kind.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A constant field value: text, a number, true/false, \"{{party}}\" (the acting party), or { enum: Constructor } / { party: Alice } / { text: … } / { numeric: \"12.5\" }.",
+            "anyOf": [
+                { "const": "{{party}}" },
+                { "type": "string", "not": { "pattern": "\\{\\{" } },
+                { "type": ["number", "boolean"] },
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "additionalProperties": false,
+                    "properties": {
+                        "enum": { "type": "string" },
+                        "party": { "type": "string" },
+                        "text": { "type": "string" },
+                        "numeric": { "type": "string" }
+                    }
+                }
+            ]
+        })
     }
 }
 
@@ -204,5 +258,62 @@ impl<'de> Deserialize<'de> for ParameterSpec {
                 "expected a type name such as \"int64\" or a mapping {{ type: …, field: …, default: … }}, found {other}"
             ))),
         }
+    }
+}
+
+impl JsonSchema for ParameterSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "ParameterSpec".into()
+    }
+
+    /// The short form (a type text) or the long form `deserialize` above reads through `Full`, with
+    /// `ParamType::from_parts`'s rules between its keys: `scale` only for `numeric`, `format` only for `time`,
+    /// `values` only for (and always with) `enum`. Whether a `default` converts under the type is left to the loader.
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let short = generator.subschema_for::<ParamType>();
+        let only_with = |key: &str, type_name: &str| {
+            serde_json::json!({
+                "if": { "required": [key], "properties": { key: { "not": { "type": "null" } } } },
+                "then": { "properties": { "type": { "const": type_name } } }
+            })
+        };
+        json_schema!({
+            "description": "How a request parameter is converted: a type (`int64`, `numeric(2)`, `optional<date>`, `enum(A|B)`, …) or { type, field, default, scale, format, values }.",
+            "anyOf": [
+                short,
+                {
+                    "type": "object",
+                    "required": ["type"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "type": { "type": "string", "pattern": long_form_type_pattern() },
+                        "field": {
+                            "description": "The record field it fills; defaults to the parameter name.",
+                            "type": ["string", "null"]
+                        },
+                        "default": {
+                            "description": "Used when the request does not carry the parameter, converted like a sent value.",
+                            "type": ["string", "number", "boolean", "null"]
+                        },
+                        "scale": { "type": ["integer", "null"], "minimum": 0, "maximum": 37 },
+                        "format": { "enum": ["any", "rfc3339", "unix_seconds", null] },
+                        "values": {
+                            "type": ["array", "null"],
+                            "minItems": 1,
+                            "items": { "type": "string", "pattern": format!("^{IDENTIFIER}$") }
+                        }
+                    },
+                    "allOf": [
+                        only_with("scale", "numeric"),
+                        only_with("format", "time"),
+                        only_with("values", "enum"),
+                        {
+                            "if": { "required": ["type"], "properties": { "type": { "const": "enum" } } },
+                            "then": { "required": ["values"], "properties": { "values": { "type": "array" } } }
+                        }
+                    ]
+                }
+            ]
+        })
     }
 }

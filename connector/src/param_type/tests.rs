@@ -242,3 +242,46 @@ fn enums_are_closed() {
     assert_eq!(ok("enum(On|Off)", "On"), LedgerValue::Enum("On".into()));
     assert!(err("enum(On|Off)", "on").contains("one of On, Off"));
 }
+
+/// Found writing the type grammar's schema: an unclosed compound type went back and forth between `from_str` and
+/// `from_parts` until the stack overflowed, so `connector check` crashed instead of naming the mistake.
+#[test]
+fn unclosed_compound_types_are_refused() {
+    for t in ["optional<int64", "list<text", "numeric(2", "enum(A|B"] {
+        let e = t.parse::<ParamType>().unwrap_err();
+        assert!(e.contains("is not closed (expected "), "{t}: {e}");
+        assert!(ParamType::from_parts(t, None, None, None).is_err(), "{t}");
+    }
+}
+
+#[test]
+fn unknown_type_names_suggest_the_meant_type() {
+    for (given, meant) in [
+        ("integer", "int64"),
+        ("String", "text"),
+        ("boolean", "bool"),
+        ("decimal", "numeric"),
+        ("timestamp", "time"),
+        ("contract-id", "contract_id"),
+        ("Int64", "int64"),
+        ("dat", "date"),
+    ] {
+        let e = given.parse::<ParamType>().unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "unknown type {given:?} — did you mean {meant:?}? (expected one of text, int64"
+            )),
+            "{e}"
+        );
+    }
+    let e = "blob".parse::<ParamType>().unwrap_err();
+    assert!(
+        e.starts_with("unknown type \"blob\" (expected one of"),
+        "{e}"
+    );
+    let e = ParamType::from_parts("time", None, Some("unix"), None).unwrap_err();
+    assert!(
+        e.contains("\"unix\" — did you mean \"unix_seconds\"?"),
+        "{e}"
+    );
+}

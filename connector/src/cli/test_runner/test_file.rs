@@ -4,16 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::matcher::substitute;
-use crate::config::Config;
+use crate::config::{Config, teach_unknown_name};
 
 /// A parsed test file.
-#[derive(Debug, Deserialize)]
+// `JsonSchema` (here and on `TestCase`): `connector schema test` is derived from these types (see `cli/schema.rs`).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestFile {
     /// A config path relative to the test file, or an inline config.
+    #[schemars(schema_with = "crate::cli::schema::test_file_config")]
     pub config: serde_json::Value,
     /// The fixed ledger clock (RFC 3339).
     #[serde(default = "default_clock")]
@@ -26,11 +29,12 @@ fn default_clock() -> String {
 }
 
 /// One case.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestCase {
     pub name: String,
     /// Messages as mappings, or `{ raw: "…" }` for a body sent verbatim (malformed input).
+    #[schemars(schema_with = "crate::cli::schema::test_inputs")]
     pub input: Vec<serde_json::Value>,
     /// Expected egress, in order; objects match when every key given matches (all keys with `exact: true`).
     /// Optional only for a snapshot case.
@@ -50,8 +54,10 @@ impl TestFile {
             .with_context(|| format!("cannot read test file {}", path.display()))?;
         let tree: serde_json::Value = serde_saphyr::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: not valid YAML: {e}", path.display()))?;
-        let file: Self = serde_path_to_error::deserialize(tree)
-            .map_err(|e| anyhow::anyhow!("{}: {}: {}", path.display(), e.path(), e.inner()))?;
+        let file: Self = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let message = teach_unknown_name(&e.inner().to_string());
+            anyhow::anyhow!("{}: {}: {message}", path.display(), e.path())
+        })?;
         file.check_cases(path)?;
         Ok(file)
     }

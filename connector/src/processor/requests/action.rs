@@ -15,6 +15,7 @@ use message_schema::properties::flatten;
 use message_schema::value::LedgerValue;
 use uuid::Uuid;
 
+use crate::closest_name::suggestion;
 use crate::contract_index::{IndexedContract, linear_id_of_payload};
 use crate::mapping::MappingError;
 use crate::processor::{
@@ -55,9 +56,10 @@ impl Processor {
             return fail(MappingError::not_found(
                 "workflowFunctionName",
                 format!(
-                    "workflowFunctionName: unknown function {} for workflow {:?} (expected one of: {})",
+                    "workflowFunctionName: unknown function {} for workflow {:?}{} (expected one of: {})",
                     quoted(&request.workflow_function_name),
                     workflow.name,
+                    suggestion(&request.workflow_function_name, names.iter().copied()),
                     if names.is_empty() {
                         "none".to_owned()
                     } else {

@@ -12,6 +12,7 @@ use message_schema::parse::quoted;
 use message_schema::properties::flatten;
 use uuid::Uuid;
 
+use crate::closest_name::suggestion;
 use crate::contract_index::linear_id_of_payload;
 use crate::mapping::MappingError;
 use crate::processor::{
@@ -37,8 +38,9 @@ impl Processor {
             return fail(MappingError::not_found(
                 "workflowName",
                 format!(
-                    "workflowName: unknown workflow {} (expected one of: {})",
+                    "workflowName: unknown workflow {}{} (expected one of: {})",
                     quoted(&request.workflow_name),
+                    suggestion(&request.workflow_name, self.mapping.workflow_names()),
                     self.mapping.workflow_names().join(", ")
                 ),
             ));

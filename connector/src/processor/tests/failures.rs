@@ -91,6 +91,57 @@ async fn request_failures_have_stable_codes_and_name_the_field() {
     );
 }
 
+/// A misspelt workflow or function name is answered with the closest mapped one; a name close to none gets only
+/// the list, worded as before.
+#[tokio::test]
+async fn unknown_workflow_and_function_names_get_the_closest_one() {
+    let f = fixture();
+    f.processor.process(&create("c1", "20", "60")).await;
+    let lid = linear_id_for("c1").to_string();
+    let message = |p: &Processed| {
+        json_of(p)[0]["additionalInformation"]["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let typo = f
+        .processor
+        .process(&action("typo-fn", &lid, "Complet", &[], None))
+        .await;
+    assert!(
+        message(&typo).starts_with(
+            "workflowFunctionName: unknown function \"Complet\" for workflow \"Shipment\" — did you mean \"Complete\"? (expected one of: "
+        ),
+        "{}",
+        message(&typo)
+    );
+    let far = f
+        .processor
+        .process(&action("far-fn", &lid, "Teleport", &[], None))
+        .await;
+    assert!(
+        message(&far).starts_with(
+            "workflowFunctionName: unknown function \"Teleport\" for workflow \"Shipment\" (expected one of: "
+        ),
+        "{}",
+        message(&far)
+    );
+    let workflow = f
+        .processor
+        .process(
+            &serde_json::to_vec(
+                &json!({"messageName":"CreateContractRequest","requestId":"typo-wf",
+        "workflowName":"shipment","parameters":[],"messageSchemaVersion":"1.0.0"}),
+            )
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        message(&workflow),
+        "workflowName: unknown workflow \"shipment\" — did you mean \"Shipment\"? (expected one of: Shipment)"
+    );
+}
+
 #[tokio::test]
 async fn ledger_rejections_follow_submitted() {
     let f = fixture();
