@@ -30,7 +30,10 @@ pub enum Plan<'a> {
     /// Refused before anything was looked up: its acting party.
     Refused(MappingError),
     /// The command submitted as `party`.
-    Submit { party: String, mapped: Mapped<'a> },
+    Submit {
+        party: String,
+        mapped: Box<Mapped<'a>>,
+    },
     /// Refused by the mapping, acting as `party`.
     Unmapped { party: String, error: MappingError },
     /// A read, answered at once from the index (no ledger command): its answer.
@@ -58,7 +61,10 @@ impl Processor {
             }
         };
         match mapped {
-            Ok(mapped) => Plan::Submit { party, mapped },
+            Ok(mapped) => Plan::Submit {
+                party,
+                mapped: Box::new(mapped),
+            },
             Err(error) => Plan::Unmapped { party, error },
         }
     }
