@@ -1,4 +1,4 @@
-//! A request's plan: what [`Processor::decide`] would do with it, decided by the same code (the acting party, the
+//! A request's plan: what `Processor::decide` would do with it, decided by the same code (the acting party, the
 //! room's mapping), without submitting anything. The rooms build their submissions from a [`Mapped`], and
 //! `connector explain` shows a [`Plan`], so an explanation cannot drift from what runs.
 
