@@ -88,6 +88,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explain {
+            config,
+            input,
+            clock,
+            amqp_user,
+            json,
+        } => {
+            init_stderr_logging();
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            connector::cli::explain(
+                &connector::cli::ExplainOptions {
+                    config,
+                    input,
+                    clock,
+                    amqp_user,
+                    json,
+                },
+                &mut out,
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { config } => {
             connector::cli::run(&config).await?;
             Ok(ExitCode::SUCCESS)

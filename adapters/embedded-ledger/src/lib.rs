@@ -21,6 +21,6 @@ pub use catalog::{ChoiceKind, ChoiceSpec, FieldValue, Rule, TemplateCatalog, Tem
 pub use compaction::{CompactError, CompactionPolicy, CompactionReport};
 pub use condition::{CmpOp, Condition, ConditionError, Operand};
 pub use faults::{FaultKind, FaultPlan, FaultRule};
-pub use interpret::contract_id;
+pub use interpret::{contract_id, interpret};
 pub use ledger::{CompactionFloor, EmbeddedLedger};
 pub use recovery::{OpenError, RecoveryReport, TruncatedTail};

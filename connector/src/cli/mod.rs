@@ -2,6 +2,7 @@
 
 mod check;
 mod compact;
+mod explain;
 mod process;
 mod run;
 mod sandbox;
@@ -11,6 +12,7 @@ mod test_runner;
 
 pub use check::check;
 pub use compact::compact;
+pub use explain::{ExplainOptions, explain};
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
 pub use sandbox::{SandboxOptions, sandbox};
@@ -62,6 +64,26 @@ pub enum Command {
         /// `user_chain_identifier.parties_by_amqp_user` offline.
         #[arg(long, value_name = "NAME")]
         amqp_user: Option<String>,
+    },
+    /// Offline, without a ledger: for each ingress message (JSON Lines), what the gateway would do — workflow,
+    /// template, create or choice, converted arguments, acting party, the ledger's guards — or the Failure it would
+    /// get. Each message is explained on an in-memory ledger that has processed the input's earlier messages.
+    Explain {
+        /// The config file (its workflows and parties; never its ledger).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Ingress JSON Lines; `-` or absent reads standard input.
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        /// Fix the ledger clock (RFC 3339), as `process --clock`.
+        #[arg(long)]
+        clock: Option<String>,
+        /// Explain every message as published by this broker user (its AMQP user_id), as `process --amqp-user`.
+        #[arg(long, value_name = "NAME")]
+        amqp_user: Option<String>,
+        /// One JSON object per message (JSON Lines) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// The gateway: AMQP in and out, ledger, observer, HTTP. Stops cleanly on SIGTERM/SIGINT.
     Run {

@@ -15,7 +15,8 @@
 //! `begin` must run in queue order where order matters; `finish` may overlap with the next requests' `begin`, so a
 //! ledger with group commit can sync many requests at once. Callers with no overlap use `one_call.rs`. The types
 //! between the rooms are in `disposition.rs`, what a processor is told in `settings.rs`, and what it hands out in
-//! `parts.rs`.
+//! `parts.rs`. The rooms' mapping, without the submission, is a request's [`Plan`] (`plan.rs`): what
+//! `connector explain` shows.
 
 mod acting_party;
 mod disposition;
@@ -25,6 +26,7 @@ mod injected_faults;
 mod one_call;
 mod outcome;
 mod parts;
+mod plan;
 mod poisoned;
 mod recently_consumed;
 mod request_ids;
@@ -41,6 +43,7 @@ use message_schema::parse::{IngressError, parse_ingress_with};
 
 pub use disposition::{Disposition, Processed, Staged};
 pub use failure::{internal_failure, ledger_failure, mapping_failure, unavailable_failure};
+pub use plan::{Mapped, Plan};
 pub use poisoned::panic_message;
 pub use recently_consumed::RecentlyConsumed;
 pub use request_ids::{COMMAND_ID_PREFIX, body_digest, command_id_for};

@@ -19,7 +19,7 @@ use crate::closest_name::suggestion;
 use crate::contract_index::{IndexedContract, linear_id_of_payload};
 use crate::mapping::MappingError;
 use crate::processor::{
-    CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
+    CommittedEgress, Decision, Mapped, Processor, Stop, command_id_for, mapping_failure,
 };
 
 impl Processor {
@@ -42,18 +42,63 @@ impl Processor {
                 &mapping_failure(&e),
             )]))
         };
-        let Some(prior) = self.index_read().get(&linear_id).cloned() else {
-            if ask_ledger && let Some(messages) = self.committed_before(request, &party).await? {
-                return Ok(Decision::Egress(messages));
-            }
+        // The guard is dropped here: committed_before awaits the ledger and may update the index.
+        let missing = self.index_read().get(&linear_id).is_none();
+        if ask_ledger
+            && missing
+            && let Some(messages) = self.committed_before(request, &party).await?
+        {
+            return Ok(Decision::Egress(messages));
+        }
+        let mapped = match self.map_action(request) {
+            Ok(mapped) => mapped,
+            Err(e) => return fail(e),
+        };
+        let Some(prior) = mapped.prior else {
+            // map_action always names the prior of an exercise; reaching here is a bug, answered as a missing one.
             return fail(no_active_contract(&linear_id));
         };
+        let submission = Submission {
+            command_id: command_id_for(&request.request_id),
+            act_as: vec![party.clone()],
+            command: mapped.command,
+        };
+        self.sequence_request(
+            submission,
+            &request.request_id,
+            name,
+            &linear_id,
+            true,
+            CommittedEgress::Action {
+                function_name: request.workflow_function_name.clone(),
+                parameters: request.parameters.clone(),
+                linear_id_field: mapped.workflow.linear_id_field.clone(),
+                prior,
+                party,
+            },
+        )
+        .await
+    }
+}
+
+impl Processor {
+    /// An action request mapped onto its lineage's current contract: the lineage, its workflow, the function, the
+    /// choice argument with contract ids resolved. Shared by the room and by `connector explain`
+    /// ([`Processor::plan`]), so an explanation is the mapping that runs.
+    pub(in crate::processor) fn map_action(
+        &self,
+        request: &CreateContractActionRequest,
+    ) -> Result<Mapped<'_>, MappingError> {
+        let linear_id = request.contract_ledger_identifier;
+        let Some(prior) = self.index_read().get(&linear_id).cloned() else {
+            return Err(no_active_contract(&linear_id));
+        };
         let Some(workflow) = self.mapping.workflow_for_template(&prior.template_id) else {
-            return fail(no_active_contract(&linear_id));
+            return Err(no_active_contract(&linear_id));
         };
         let Some(function) = workflow.functions.get(&request.workflow_function_name) else {
             let names: Vec<&str> = workflow.functions.keys().map(String::as_str).collect();
-            return fail(MappingError::not_found(
+            return Err(MappingError::not_found(
                 "workflowFunctionName",
                 format!(
                     "workflowFunctionName: unknown function {} for workflow {:?}{} (expected one of: {})",
@@ -68,36 +113,20 @@ impl Processor {
                 ),
             ));
         };
-        let mut argument = match function.choice_argument(&request.parameters) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
+        let mut argument = function.choice_argument(&request.parameters)?;
         self.resolve_contract_ids(&mut argument);
-        let submission = Submission {
-            command_id: command_id_for(&request.request_id),
-            act_as: vec![party.clone()],
+        Ok(Mapped {
+            workflow,
+            function: Some(function),
+            linear_id,
             command: Command::Exercise {
                 template_id: (*prior.template_id).clone(),
                 contract_id: prior.contract_id.to_string(),
                 choice: function.choice.clone(),
                 argument: LedgerValue::Record(argument),
             },
-        };
-        self.sequence_request(
-            submission,
-            &request.request_id,
-            name,
-            &linear_id,
-            true,
-            CommittedEgress::Action {
-                function_name: request.workflow_function_name.clone(),
-                parameters: request.parameters.clone(),
-                linear_id_field: workflow.linear_id_field.clone(),
-                prior,
-                party,
-            },
-        )
-        .await
+            prior: Some(prior),
+        })
     }
 }
 

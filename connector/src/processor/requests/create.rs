@@ -16,7 +16,7 @@ use crate::closest_name::suggestion;
 use crate::contract_index::linear_id_of_payload;
 use crate::mapping::MappingError;
 use crate::processor::{
-    CommittedEgress, Decision, Processor, Stop, command_id_for, mapping_failure,
+    CommittedEgress, Decision, Mapped, Processor, Stop, command_id_for, mapping_failure,
 };
 
 impl Processor {
@@ -34,8 +34,42 @@ impl Processor {
                 &mapping_failure(&e),
             )]))
         };
+        let mapped = match self.map_create(request, &party) {
+            Ok(mapped) => mapped,
+            Err(e) => return fail(e),
+        };
+        let submission = Submission {
+            command_id: command_id_for(&request.request_id),
+            act_as: vec![party.clone()],
+            command: mapped.command,
+        };
+        self.sequence_request(
+            submission,
+            &request.request_id,
+            name,
+            &mapped.linear_id,
+            false,
+            CommittedEgress::Create {
+                linear_id: mapped.linear_id,
+                linear_id_field: mapped.workflow.linear_id_field.clone(),
+                party,
+            },
+        )
+        .await
+    }
+}
+
+impl Processor {
+    /// A create request mapped onto its workflow as `party`: the workflow, the lineage check, the create arguments
+    /// with contract ids resolved. Shared by the room and by `connector explain` ([`Processor::plan`]), so an
+    /// explanation is the mapping that runs.
+    pub(in crate::processor) fn map_create(
+        &self,
+        request: &CreateContractRequest,
+        party: &str,
+    ) -> Result<Mapped<'_>, MappingError> {
         let Some(workflow) = self.mapping.workflow(&request.workflow_name) else {
-            return fail(MappingError::not_found(
+            return Err(MappingError::not_found(
                 "workflowName",
                 format!(
                     "workflowName: unknown workflow {}{} (expected one of: {})",
@@ -50,9 +84,9 @@ impl Processor {
         if self
             .index_read()
             .get(&linear_id)
-            .is_some_and(|current| !current.parties.is_signatory(&party))
+            .is_some_and(|current| !current.parties.is_signatory(party))
         {
-            return fail(MappingError {
+            return Err(MappingError {
                 code: ErrorCode::Conflict,
                 field: Some("requestId".to_owned()),
                 message: format!(
@@ -61,33 +95,18 @@ impl Processor {
                 ),
             });
         }
-        let mut arguments = match workflow.create_arguments(&request.parameters, &linear_id, &party)
-        {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
+        let mut arguments = workflow.create_arguments(&request.parameters, &linear_id, party)?;
         self.resolve_contract_ids(&mut arguments);
-        let submission = Submission {
-            command_id: command_id_for(&request.request_id),
-            act_as: vec![party.clone()],
+        Ok(Mapped {
+            workflow,
+            function: None,
+            linear_id,
+            prior: None,
             command: Command::Create {
                 template_id: workflow.template.clone(),
                 arguments,
             },
-        };
-        self.sequence_request(
-            submission,
-            &request.request_id,
-            name,
-            &linear_id,
-            false,
-            CommittedEgress::Create {
-                linear_id,
-                linear_id_field: workflow.linear_id_field.clone(),
-                party,
-            },
-        )
-        .await
+        })
     }
 }
 
