@@ -251,7 +251,12 @@ async fn broken_test_files_are_refused_by_the_schema_and_by_connector_test_alike
             "{} ({what}): the schema accepts it",
             path.display()
         );
-        let refused = connector::cli::run_test_files(&[&path])
+        // `ci`: a refused file must not leave snapshot files behind either.
+        let never_write = connector::cli::TestOptions {
+            accept: false,
+            ci: true,
+        };
+        let refused = connector::cli::run_test_files(&[&path], never_write)
             .await
             .map(|report| report.output)
             .expect_err(&format!(
