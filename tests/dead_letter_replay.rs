@@ -1,0 +1,198 @@
+//! `connector dead-letters list|replay` against the real RabbitMQ on 127.0.0.1:5672 and the real binary: listing
+//! keeps every letter in its order, and replaying the 5030s of a ledger outage once it is over commits them while
+//! the other letters stay where they were.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::example_requests::{action, bodies, create, is_terminal, linear_id, request_id};
+use support::gateway_harness::Harness;
+use support::*;
+
+/// Runs `connector dead-letters <args> --config <config>` and returns its stdout as JSON lines.
+fn dead_letters(config: &Path, args: &[&str]) -> Vec<Value> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_connector"))
+        .arg("dead-letters")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "dead-letters {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn wait_for_ready(queue: &str, count: u64) {
+    for _ in 0..300 {
+        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("queue {queue} never had {count} ready messages");
+}
+
+fn codes(lines: &[Value]) -> Vec<(Option<String>, u64)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["requestId"].as_str().map(str::to_owned),
+                l["errorCode"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shows_letters_in_order_and_removes_nothing() {
+    let h = Harness::new("dl-list", LedgerKind::Embedded).await;
+    let config = h.config(gateway_harness::IN_MEMORY, "");
+    let gw = h.start(&config).await;
+    // Bodies that fail validation, each with a readable requestId, and one that is not JSON at all.
+    let mut messages: Vec<Vec<u8>> = (0..4)
+        .map(|i| format!(r#"{{"requestId":"bad-{i}","messageName":"NoSuchMessage"}}"#).into_bytes())
+        .collect();
+    messages.insert(2, b"\xff{ not json".to_vec());
+    h.broker.publish_all(&messages).await;
+    wait_for_ready(&h.names.dead_letter_queue, 5).await;
+    drop(gw);
+    let first = dead_letters(&config, &["list"]);
+    let ids: Vec<Option<&str>> = first.iter().map(|l| l["requestId"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            Some("bad-0"),
+            Some("bad-1"),
+            None,
+            Some("bad-2"),
+            Some("bad-3")
+        ],
+        "queue order, the unreadable body listed without a requestId: {first:?}"
+    );
+    assert!(first.iter().all(|l| l["errorCode"].as_u64().is_some()));
+    assert_eq!(first[2]["sizeBytes"], 11);
+    assert_eq!(
+        dead_letters(&config, &["list"]),
+        first,
+        "listing removed or reordered letters"
+    );
+    assert_eq!(dead_letters(&config, &["list", "--limit", "2"]), first[..2]);
+    assert_eq!(
+        dead_letters(&config, &["list"]),
+        first,
+        "a limited list changed the queue"
+    );
+    assert_eq!(
+        queue_counts(&h.names.dead_letter_queue).map(|c| c.0),
+        Some(5)
+    );
+    h.broker.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_the_5030s_after_an_outage_commits_them_and_keeps_the_rest_in_order() {
+    let h = Harness::new("dl-replay", LedgerKind::Embedded).await;
+    let outage = "  embedded:\n    faults:\n      rules:\n        - { choice: TransferResponsibility, kind: transient }";
+    let config = h.config(outage, "");
+    let mut gw = h.start(&config).await;
+    let target = linear_id("dl-create");
+    let mut messages = bodies(&[
+        create("dl-create"),
+        action(
+            "dl-complete",
+            &target,
+            "TransferResponsibility",
+            &[("newCounterparty", "Carrier")],
+        ),
+    ]);
+    messages.push(b"not json at all".to_vec());
+    h.broker.publish_all(&messages).await;
+    wait_for_ready(&h.names.dead_letter_queue, 2).await;
+    let capture = h.names.capture_queue.clone();
+    let before = h
+        .broker
+        .collect_until(&capture, Duration::from_secs(30), |g| {
+            g.iter().filter(|c| is_terminal(c)).count() >= 2
+        })
+        .await;
+    assert!(
+        before
+            .iter()
+            .any(|c| request_id(c).as_deref() == Some("dl-complete")
+                && c.json["additionalInformation"]["errorCode"] == 5030),
+        "the outage exhausts the retries: {before:?}"
+    );
+    assert!(gw.terminate(), "SIGTERM: a clean stop");
+    let listed = dead_letters(&config, &["list"]);
+    assert_eq!(
+        codes(&listed),
+        [(Some("dl-complete".to_owned()), 5030), (None, 4000)],
+        "{listed:?}"
+    );
+
+    // The outage is over: the same gateway, state and journal, without the fault.
+    let config = h.config("  embedded: {}", "");
+    let _gw = h.start(&config).await;
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_connector"))
+        .args(["dead-letters", "replay", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--code, --request-id or --all"));
+
+    let dry = dead_letters(&config, &["replay", "--code", "5030", "--dry-run"]);
+    assert_eq!(dry.len(), 2, "{dry:?}");
+    assert_eq!(dry[0]["action"], "would_replay");
+    assert_eq!(dry[1]["moved"], 0);
+    assert_eq!(
+        codes(&dead_letters(&config, &["list"])),
+        codes(&listed),
+        "the dry run moved nothing"
+    );
+
+    let replayed = dead_letters(&config, &["replay", "--code", "5030"]);
+    assert_eq!(replayed[0]["requestId"], "dl-complete");
+    assert_eq!(replayed[0]["action"], "replayed");
+    assert_eq!(replayed[1]["moved"], 1);
+    assert_eq!(replayed[1]["kept"], 1);
+
+    let after = h
+        .broker
+        .collect_until(&capture, Duration::from_secs(30), |g| {
+            g.iter()
+                .any(|c| is_terminal(c) && request_id(c).as_deref() == Some("dl-complete"))
+        })
+        .await;
+    let complete: Vec<_> = after
+        .iter()
+        .filter(|c| request_id(c).as_deref() == Some("dl-complete"))
+        .collect();
+    assert!(
+        complete.iter().any(|c| c.json["status"] == "Committed"),
+        "the replayed request commits: {complete:?}"
+    );
+    assert!(
+        complete.iter().all(|c| c.json["status"] != "Failure"),
+        "{complete:?}"
+    );
+    assert_eq!(
+        codes(&dead_letters(&config, &["list"])),
+        [(None, 4000)],
+        "only the unmatched letter stays"
+    );
+    h.broker.cleanup().await;
+}
