@@ -1,6 +1,7 @@
 //! `connector dead-letters list|replay` against the real RabbitMQ on 127.0.0.1:5672 and the real binary: listing
 //! keeps every letter in its order, and replaying the 5030s of a ledger outage once it is over commits them while
-//! the other letters stay where they were.
+//! the other letters stay where they were; a letter replayed twice (as a crash between confirm and removal leaves it)
+//! gets its recorded outcome the second time, not a second ledger effect.
 
 mod support;
 
@@ -190,9 +191,112 @@ async fn replaying_the_5030s_after_an_outage_commits_them_and_keeps_the_rest_in_
         "{complete:?}"
     );
     assert_eq!(
+        complete
+            .iter()
+            .filter(|c| c.routing_key == "ContractMessage")
+            .count(),
+        1,
+        "committed once: {complete:?}"
+    );
+    assert_eq!(
         codes(&dead_letters(&config, &["list"])),
         [(None, 4000)],
         "only the unmatched letter stays"
+    );
+    h.broker.cleanup().await;
+}
+
+/// A replay that crashed after the broker confirmed a letter and before removing it leaves that letter in the
+/// dead-letter queue too; replaying it again must answer with the recorded outcome, not a second ledger effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_replayed_twice_has_one_effect() {
+    use lapin::BasicProperties;
+    use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
+    let h = Harness::new("dl-twice", LedgerKind::Embedded).await;
+    let outage = "  embedded:\n    faults:\n      rules:\n        - { choice: TransferResponsibility, kind: transient }";
+    let config = h.config(outage, "");
+    let mut gw = h.start(&config).await;
+    let target = linear_id("tw-create");
+    h.broker
+        .publish_all(&bodies(&[
+            create("tw-create"),
+            action(
+                "tw-transfer",
+                &target,
+                "TransferResponsibility",
+                &[("newCounterparty", "Carrier")],
+            ),
+        ]))
+        .await;
+    wait_for_ready(&h.names.dead_letter_queue, 1).await;
+    assert!(gw.terminate());
+    // The letter twice, as a crash between the confirm and the removal leaves it.
+    let dlq = h.names.dead_letter_queue.as_str();
+    let letter = h
+        .broker
+        .channel
+        .basic_get(dlq.into(), BasicGetOptions { no_ack: false })
+        .await
+        .unwrap()
+        .unwrap();
+    let props: BasicProperties = letter.delivery.properties.clone();
+    h.broker
+        .channel
+        .basic_publish(
+            "".into(),
+            dlq.into(),
+            BasicPublishOptions::default(),
+            &letter.delivery.data,
+            props,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    letter
+        .delivery
+        .acker
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_for_ready(dlq, 2).await;
+
+    let config = h.config("  embedded: {}", "");
+    let _gw = h.start(&config).await;
+    let replayed = dead_letters(&config, &["replay", "--request-id", "tw-transfer"]);
+    assert_eq!(replayed.last().unwrap()["moved"], 2, "{replayed:?}");
+    let capture = h.names.capture_queue.clone();
+    let got = h
+        .broker
+        .collect_until(&capture, Duration::from_secs(30), |g| {
+            g.iter()
+                .filter(|c| is_terminal(c) && request_id(c).as_deref() == Some("tw-transfer"))
+                .count()
+                >= 3
+        })
+        .await;
+    let transfer: Vec<_> = got
+        .iter()
+        .filter(|c| request_id(c).as_deref() == Some("tw-transfer"))
+        .collect();
+    let failures: Vec<_> = transfer
+        .iter()
+        .filter(|c| c.json["status"] == "Failure")
+        .map(|c| &c.json["additionalInformation"]["errorCode"])
+        .collect();
+    assert_eq!(failures, [&Value::from(5030)], "only the outage's failure");
+    let blocks: Vec<_> = transfer
+        .iter()
+        .filter(|c| c.routing_key == "ContractMessage")
+        .map(|c| c.json["blockId"].clone())
+        .collect();
+    assert_eq!(blocks.len(), 2, "both copies answered: {transfer:?}");
+    assert_eq!(
+        blocks[0], blocks[1],
+        "the second copy got the recorded outcome (one ledger transaction), not a second effect"
     );
     h.broker.cleanup().await;
 }
