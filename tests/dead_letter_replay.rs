@@ -1,7 +1,7 @@
 //! `connector dead-letters list|replay` against the real RabbitMQ on 127.0.0.1:5672 and the real binary: listing
 //! keeps every letter in its order, and replaying the 5030s of a ledger outage once it is over commits them while
 //! the other letters stay where they were; a letter replayed twice (as a crash between confirm and removal leaves it)
-//! gets its recorded outcome the second time, not a second ledger effect.
+//! gets its recorded outcome the second time, not a second ledger effect; and a replay killed midway loses nothing.
 
 mod support;
 
@@ -297,6 +297,81 @@ async fn a_letter_replayed_twice_has_one_effect() {
     assert_eq!(
         blocks[0], blocks[1],
         "the second copy got the recorded outcome (one ledger transaction), not a second effect"
+    );
+    h.broker.cleanup().await;
+}
+
+/// SIGKILL in the middle of a replay of many letters, then replay again: every request commits, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_killed_midway_loses_nothing_and_duplicates_no_effect() {
+    use std::collections::BTreeMap;
+    use std::io::BufRead;
+    const LETTERS: usize = 200;
+    let h = Harness::new("dl-kill", LedgerKind::Embedded).await;
+    let config = h.config(
+        "  embedded:\n    faults:\n      rules:\n        - { kind: transient }",
+        "",
+    );
+    let mut gw = h.start(&config).await;
+    let ids: Vec<String> = (0..LETTERS).map(|i| format!("kill-{i}")).collect();
+    let requests: Vec<Value> = ids.iter().map(|id| create(id)).collect();
+    h.broker.publish_all(&bodies(&requests)).await;
+    wait_for_ready(&h.names.dead_letter_queue, LETTERS as u64).await;
+    assert!(gw.terminate());
+    let config = h.config("  embedded: {}", "");
+    let _gw = h.start(&config).await;
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connector"))
+        .args(["dead-letters", "replay", "--code", "5030", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..20 {
+        lines.next().unwrap().unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let second = dead_letters(&config, &["replay", "--code", "5030"]);
+    let moved_again = second.last().unwrap()["moved"].as_u64().unwrap();
+    assert!(
+        moved_again > 0 && moved_again < LETTERS as u64,
+        "the kill interrupted the first replay: {moved_again} moved by the second"
+    );
+
+    let capture = h.names.capture_queue.clone();
+    let got = h
+        .broker
+        .collect_until(&capture, Duration::from_secs(60), |g| {
+            let committed: std::collections::HashSet<_> = g
+                .iter()
+                .filter(|c| c.routing_key == "ContractMessage")
+                .filter_map(request_id)
+                .collect();
+            committed.len() >= LETTERS
+        })
+        .await;
+    let mut blocks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for c in got.iter().filter(|c| c.routing_key == "ContractMessage") {
+        if let Some(id) = request_id(c) {
+            blocks
+                .entry(id)
+                .or_default()
+                .push(c.json["blockId"].clone());
+        }
+    }
+    assert_eq!(blocks.len(), LETTERS, "every request committed");
+    for (id, b) in &blocks {
+        assert!(
+            b.iter().all(|x| x == &b[0]),
+            "{id} has more than one effect: {b:?}"
+        );
+    }
+    assert_eq!(
+        queue_counts(&h.names.dead_letter_queue).map(|c| c.0),
+        Some(0),
+        "nothing left behind"
     );
     h.broker.cleanup().await;
 }
