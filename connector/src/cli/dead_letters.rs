@@ -242,7 +242,13 @@ fn original(letter: &DeadLetter, ingress_queue: &str) -> OutgoingMessage {
         correlation_id: d.correlation_id.clone(),
         message_type: None,
         reply_to: d.reply_to.clone(),
-        timestamp_secs: letter.timestamp_secs.unwrap_or(0),
+        // The gateway's copy is stamped when it was dead-lettered, which is not the original's time; a letter the
+        // broker moved itself keeps the original's timestamp.
+        timestamp_secs: if d.headers.contains_key("x-error-code") {
+            0
+        } else {
+            letter.timestamp_secs.unwrap_or(0)
+        },
         headers,
     }
 }
