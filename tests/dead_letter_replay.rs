@@ -83,6 +83,16 @@ async fn list_shows_letters_in_order_and_removes_nothing() {
         "queue order, the unreadable body listed without a requestId: {first:?}"
     );
     assert!(first.iter().all(|l| l["errorCode"].as_u64().is_some()));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        first.iter().all(|l| l["whenUnixSeconds"]
+            .as_u64()
+            .is_some_and(|t| t + 120 >= now && t <= now)),
+        "each letter says when it was dead-lettered: {first:?}"
+    );
     assert_eq!(first[2]["sizeBytes"], 11);
     assert_eq!(
         dead_letters(&config, &["list"]),
