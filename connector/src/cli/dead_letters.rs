@@ -146,10 +146,12 @@ pub async fn list_dead_letters(
         Ok(())
     }
     .await;
-    // Closing returns every letter read, whatever happened above.
-    reader.close().await?;
+    // Closing returns every letter read, whatever happened above; the first error is the one reported.
+    let closed = reader.close().await;
     let _ = session.close().await;
-    result.map(|()| count)
+    result?;
+    closed?;
+    Ok(count)
 }
 
 /// What a replay did.
@@ -207,9 +209,10 @@ pub async fn replay_dead_letters(
         Ok(())
     }
     .await;
-    reader.close().await?;
+    let closed = reader.close().await;
     let _ = session.close().await;
     result?;
+    closed?;
     writeln!(
         out,
         "{}",
