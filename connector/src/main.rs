@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use connector::cli::{Cli, Command, ProcessOptions};
+use connector::cli::{Cli, Command, DeadLettersAction, ProcessOptions};
 
 /// mimalloc instead of glibc malloc: the gateway allocates many small, short-lived buffers per message, and glibc's
 /// free-list consolidation (`malloc_consolidate`, `unlink_chunk`) was over a third of `connector process` CPU time.
@@ -61,6 +61,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { config } => {
             println!("{}", connector::cli::check(&config).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeadLetters { action } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            match action {
+                DeadLettersAction::List { config, limit } => {
+                    connector::cli::list_dead_letters(&config, limit, &mut out).await?;
+                }
+                DeadLettersAction::Replay {
+                    config,
+                    codes,
+                    request_ids,
+                    all,
+                    dry_run,
+                } => {
+                    let filter = connector::cli::ReplayFilter {
+                        codes,
+                        request_ids,
+                        all,
+                    };
+                    connector::cli::replay_dead_letters(&config, &filter, dry_run, &mut out)
+                        .await?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Compact { config } => {

@@ -18,12 +18,13 @@ fn body_digest(body: &[u8]) -> String {
 const REASON_CHARS: usize = 1000;
 
 /// The dead-letter copy of `original`, with `x-error-code`, `x-error-reason`, `x-original-queue` and (when it had
-/// one) `x-original-message-id`.
+/// one) `x-original-message-id`; its AMQP timestamp is `dead_lettered_at_secs`, so an operator can see when.
 pub fn dead_letter_message(
     settings: &AmqpSettings,
     original: &IngressDelivery,
     error_code: u16,
     reason: &str,
+    dead_lettered_at_secs: u64,
 ) -> OutgoingMessage {
     let mut headers = original.headers.clone();
     headers.insert("x-error-code".to_owned(), error_code.to_string());
@@ -50,7 +51,7 @@ pub fn dead_letter_message(
         correlation_id: original.correlation_id.clone(),
         message_type: Some("DeadLetter".to_owned()),
         reply_to: None,
-        timestamp_secs: 0,
+        timestamp_secs: dead_lettered_at_secs,
         headers,
     }
 }

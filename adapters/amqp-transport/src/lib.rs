@@ -8,6 +8,7 @@
 //! Deliveries keep the acker of the channel they came from, so a stale delivery can never be acked on a new channel.
 
 mod dead_letter;
+mod dead_letter_reader;
 mod deep_values;
 mod delivery;
 mod error;
@@ -20,6 +21,7 @@ mod session;
 mod settings;
 
 pub use dead_letter::dead_letter_message;
+pub use dead_letter_reader::{DeadLetter, DeadLetterReader};
 pub use delivery::{DeliveryAcker, IngressDelivery, IngressStream, header_depth, header_text};
 pub use error::TransportError;
 pub use outgoing_message::OutgoingMessage;

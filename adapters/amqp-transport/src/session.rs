@@ -12,6 +12,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
+use crate::dead_letter_reader::DeadLetterReader;
 use crate::delivery::{IngressStream, to_delivery};
 use crate::error::TransportError;
 use crate::properties::name;
@@ -301,6 +302,20 @@ impl AmqpSession {
             .map_err(|e| TransportError::refused(format!("queue {queue:?}: {e}")))?;
         let _ = channel.close(200, "done".into()).await;
         Ok((q.message_count(), q.consumer_count()))
+    }
+
+    /// A reader of the dead-letter queue on a channel of its own (closing it returns what was read and not removed).
+    pub async fn dead_letter_reader(&self) -> Result<DeadLetterReader, TransportError> {
+        let channel = self
+            .connection
+            .create_channel()
+            .await
+            .map_err(|e| TransportError::lost("opening a channel", e))?;
+        Ok(DeadLetterReader::new(
+            channel,
+            self.settings.dead_letter_queue_name(),
+            self.generation,
+        ))
     }
 
     /// Whether the connection and both channels are up.

@@ -2,6 +2,7 @@
 
 mod check;
 mod compact;
+mod dead_letters;
 mod explain;
 mod process;
 mod run;
@@ -12,6 +13,7 @@ mod test_runner;
 
 pub use check::check;
 pub use compact::compact;
+pub use dead_letters::{ReplayCounts, ReplayFilter, list_dead_letters, replay_dead_letters};
 pub use explain::{ExplainOptions, explain};
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
@@ -48,6 +50,12 @@ pub enum Command {
         /// The config file (its `ledger.embedded` journal and `state_dir`).
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Read the dead-letter queue (`list`, removing nothing) or move chosen letters back to the ingress queue
+    /// (`replay`, each confirmed by the broker before it leaves the dead-letter queue).
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLettersAction,
     },
     /// Offline: run ingress JSON Lines through the processor and print every egress message as a JSON line.
     Process {
@@ -137,6 +145,40 @@ pub enum Command {
         /// Write no snapshot file (also when the environment sets `CI`, unless to empty, `0` or `false`).
         #[arg(long)]
         ci: bool,
+    },
+}
+
+/// `connector dead-letters …`.
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersAction {
+    /// One JSON line per dead letter in queue order (requestId when readable, x-error-code, x-error-reason, when,
+    /// size); nothing is removed.
+    List {
+        /// The config file (for the broker and queues).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// At most this many letters, from the head of the queue.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Move the matching letters back to the ingress queue, in order; the others stay, in order. Needs a filter or
+    /// `--all`; when several filters are given a letter must match each.
+    Replay {
+        /// The config file (for the broker and queues).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Letters whose x-error-code is this (repeatable).
+        #[arg(long = "code")]
+        codes: Vec<u16>,
+        /// Letters whose body's requestId is this (repeatable).
+        #[arg(long = "request-id", value_name = "ID")]
+        request_ids: Vec<String>,
+        /// Every letter.
+        #[arg(long)]
+        all: bool,
+        /// Print what would move; move nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

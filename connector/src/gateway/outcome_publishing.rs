@@ -103,6 +103,7 @@ pub async fn publish_outcome(
                 delivery,
                 code.code(),
                 &reason,
+                timestamp_secs,
             ));
         }
         dead_lettered = Some(outcome);
