@@ -39,27 +39,6 @@ fn run(args: &[&str], config: &Path, input: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The example's config with the ledger journaled in `dir`, so the test can read what `process` committed.
-fn journaled(config: &Path, dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(config).unwrap();
-    assert!(text.contains("  embedded: {}"), "{}", config.display());
-    let text = text
-        .replace(
-            "  embedded: {}",
-            &format!(
-                "  embedded: {{ journal: {} }}",
-                dir.join("ledger.log").display()
-            ),
-        )
-        .replace(
-            "state_dir: ./data",
-            &format!("state_dir: {}", dir.join("state").display()),
-        );
-    let path = dir.join("connector.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 /// Every transaction of the journal, by command id.
 async fn committed(config: &Path, dir: &Path) -> HashMap<String, Transaction> {
     let config = connector::config::Config::load(config).unwrap();
@@ -113,7 +92,7 @@ fn is_failure(m: &Value) -> bool {
 /// explanations' outcomes (`commit`, `failure 4040`, …) by requestId, for the caller's own expectations.
 async fn explain_predicts_process(config: &Path, input: &Path) -> HashMap<String, String> {
     let dir = tempfile::tempdir().unwrap();
-    let process_config = journaled(config, dir.path());
+    let process_config = support::journaled_example_config(config, dir.path());
     let egress: Vec<Value> = run(&["process"], &process_config, input)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

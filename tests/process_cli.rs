@@ -239,22 +239,7 @@ fn workload(path: &Path, creates: usize, actions: usize) {
 }
 
 fn journaled_config(dir: &Path) -> std::path::PathBuf {
-    let example = std::fs::read_to_string(Path::new(EXAMPLE_DIR).join("connector.yaml")).unwrap();
-    let text = example
-        .replace(
-            "  embedded: {}",
-            &format!(
-                "  embedded: {{ journal: {} }}",
-                dir.join("ledger.log").display()
-            ),
-        )
-        .replace(
-            "state_dir: ./data",
-            &format!("state_dir: {}", dir.join("state").display()),
-        );
-    let path = dir.join("connector.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
+    support::journaled_example_config(&Path::new(EXAMPLE_DIR).join("connector.yaml"), dir)
 }
 
 /// Final state of a journal: linear id → payload, and how many transactions each command id has.

@@ -719,6 +719,26 @@ pub fn example_messages() -> Vec<Vec<u8>> {
 }
 
 /// Writes text to a file in `dir`.
+/// A copy of an example config (`embedded: {}`, `state_dir: ./data`) with its ledger journaled and its state kept
+/// in `dir`, so a test can run it offline and read back what it committed.
+pub fn journaled_example_config(config: &Path, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(config).unwrap();
+    assert!(text.contains("  embedded: {}"), "{}", config.display());
+    let text = text
+        .replace(
+            "  embedded: {}",
+            &format!(
+                "  embedded: {{ journal: {} }}",
+                dir.join("ledger.log").display()
+            ),
+        )
+        .replace(
+            "state_dir: ./data",
+            &format!("state_dir: {}", dir.join("state").display()),
+        );
+    write(dir, "connector.yaml", &text)
+}
+
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     let mut f = std::fs::File::create(&path).unwrap();

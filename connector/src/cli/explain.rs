@@ -9,6 +9,7 @@
 //! plan ([`crate::processor::Processor::plan`]) and the embedded ledger's own interpreter, so it cannot drift from
 //! what runs. `explanation.rs` builds one message's explanation, `human.rs` prints it for a person.
 
+mod arguments;
 mod explanation;
 mod human;
 

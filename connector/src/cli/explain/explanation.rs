@@ -12,8 +12,9 @@ use message_schema::properties::render;
 use message_schema::value::{LedgerValue, Record};
 use serde::Serialize;
 
-use crate::config::{Config, FieldConstant};
-use crate::mapping::{FunctionMapping, MappingError, Workflow};
+use super::arguments::{Argument, arguments_of};
+use crate::config::Config;
+use crate::mapping::MappingError;
 use crate::processor::{Mapped, Plan, Processor, Sender, ledger_failure, mapping_failure};
 
 /// What the gateway would do with one message.
@@ -64,16 +65,6 @@ pub struct Explanation {
 pub struct ActingParty {
     pub name: String,
     pub why: String,
-}
-
-/// One field of the command's record.
-#[derive(Debug, Serialize)]
-pub struct Argument {
-    pub field: String,
-    #[serde(rename = "type")]
-    pub param_type: String,
-    pub value: String,
-    pub source: String,
 }
 
 /// One check the ledger makes: `ensure`, `controllers`, `when` or `assert`.
@@ -456,78 +447,6 @@ fn fields_text(fields: &[(String, FieldValue)]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Each field of a command's record with its declared type and where its value comes from.
-fn arguments_of(
-    workflow: &Workflow,
-    function: Option<&FunctionMapping>,
-    record: &Record,
-    sent: &[Parameter],
-) -> Vec<Argument> {
-    let declared = match function {
-        Some(f) => &f.parameters,
-        None => &workflow.create_parameters,
-    };
-    record
-        .fields
-        .iter()
-        .map(|f| {
-            let value = render(&f.value);
-            if function.is_none() && f.label == workflow.linear_id_field {
-                return Argument {
-                    field: f.label.clone(),
-                    param_type: "text".to_owned(),
-                    value,
-                    source: "the linear id, derived from requestId".to_owned(),
-                };
-            }
-            if let Some(p) = declared.iter().find(|p| p.field == f.label) {
-                let source = match sent.iter().position(|s| s.name == p.name) {
-                    Some(i) => format!("parameters[{i}] {:?} = {:?}", p.name, sent[i].value),
-                    None if p.default.is_some() => {
-                        format!("the default of parameter {:?} (not sent)", p.name)
-                    }
-                    None => format!("parameter {:?} not sent: optional, so none", p.name),
-                };
-                return Argument {
-                    field: f.label.clone(),
-                    param_type: p.param_type.to_string(),
-                    value,
-                    source,
-                };
-            }
-            let source = match workflow.create_fields.iter().find(|(k, _)| *k == f.label) {
-                Some((_, FieldConstant::ActingParty)) => {
-                    "create.fields: \"{{party}}\", the acting party".to_owned()
-                }
-                Some(_) => "create.fields: a constant".to_owned(),
-                None => "set by the gateway".to_owned(),
-            };
-            Argument {
-                field: f.label.clone(),
-                param_type: value_type(&f.value).to_owned(),
-                value,
-                source,
-            }
-        })
-        .collect()
-}
-
-/// The type of a constant, as the config spells types.
-fn value_type(value: &LedgerValue) -> &'static str {
-    match value {
-        LedgerValue::Bool(_) => "bool",
-        LedgerValue::Int64(_) => "int64",
-        LedgerValue::Numeric(_) => "numeric",
-        LedgerValue::Text(_) => "text",
-        LedgerValue::Party(_) => "party",
-        LedgerValue::Timestamp(_) => "time",
-        LedgerValue::Date(_) => "date",
-        LedgerValue::ContractId(_) => "contract_id",
-        LedgerValue::Enum(_) => "enum",
-        _ => "value",
-    }
 }
 
 /// The Failure among a read's answer, as an outcome.
