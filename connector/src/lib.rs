@@ -27,6 +27,7 @@ pub mod compact_record;
 pub mod config;
 pub mod contract_index;
 pub mod contract_parties;
+pub mod dead_letters;
 pub mod embedded_catalog;
 pub mod encoded_egress;
 pub mod gateway;

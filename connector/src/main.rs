@@ -77,7 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     all,
                     dry_run,
                 } => {
-                    let filter = connector::cli::ReplayFilter {
+                    let filter = connector::dead_letters::ReplayFilter {
                         codes,
                         request_ids,
                         all,

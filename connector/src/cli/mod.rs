@@ -13,7 +13,7 @@ mod test_runner;
 
 pub use check::check;
 pub use compact::compact;
-pub use dead_letters::{ReplayCounts, ReplayFilter, list_dead_letters, replay_dead_letters};
+pub use dead_letters::{list_dead_letters, replay_dead_letters};
 pub use explain::{ExplainOptions, explain};
 pub use process::{ProcessOptions, parse_clock, process};
 pub use run::run;
