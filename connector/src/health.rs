@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use crate::metrics_names;
+
 /// Connection states and counters, updated by the gateway tasks and read by the HTTP handlers.
 #[derive(Debug, Default)]
 pub struct Health {
@@ -20,6 +22,9 @@ pub struct Health {
     pub unroutable_total: AtomicU64,
     pub observer_offset: AtomicU64,
     last_errors: Mutex<Vec<String>>,
+    /// Held while a connection state changes and the gauges are set from it: two changes at once could otherwise
+    /// set the gauges in the other order and leave them showing a state that no longer holds.
+    gauge_order: Mutex<()>,
 }
 
 const LAST_ERRORS_KEPT: usize = 10;
@@ -42,6 +47,14 @@ pub struct HealthSnapshot {
 }
 
 impl Health {
+    /// The gateway's health, its gauges exported at once (all 0): a gateway that never reaches its broker or ledger
+    /// is then seen as not ready, rather than not seen at all (an alert on `connector_ready == 0` needs the series).
+    pub fn new() -> Self {
+        let health = Self::default();
+        health.export_gauges();
+        health
+    }
+
     /// Ready when connected to broker and ledger and consuming.
     pub fn is_ready(&self) -> bool {
         self.broker_connected.load(Ordering::Acquire)
@@ -50,15 +63,30 @@ impl Health {
     }
 
     pub fn set_broker_connected(&self, v: bool) {
-        self.broker_connected.store(v, Ordering::Release);
+        self.set_state(&self.broker_connected, v);
     }
 
     pub fn set_ledger_connected(&self, v: bool) {
-        self.ledger_connected.store(v, Ordering::Release);
+        self.set_state(&self.ledger_connected, v);
     }
 
     pub fn set_consuming(&self, v: bool) {
-        self.consuming.store(v, Ordering::Release);
+        self.set_state(&self.consuming, v);
+    }
+
+    fn set_state(&self, state: &AtomicBool, v: bool) {
+        let _order = self.gauge_order.lock().unwrap_or_else(|e| e.into_inner());
+        state.store(v, Ordering::Release);
+        self.export_gauges();
+    }
+
+    fn export_gauges(&self) {
+        let gauge = |on: bool| if on { 1.0 } else { 0.0 };
+        metrics::gauge!(metrics_names::READY).set(gauge(self.is_ready()));
+        metrics::gauge!(metrics_names::BROKER_CONNECTED)
+            .set(gauge(self.broker_connected.load(Ordering::Acquire)));
+        metrics::gauge!(metrics_names::LEDGER_CONNECTED)
+            .set(gauge(self.ledger_connected.load(Ordering::Acquire)));
     }
 
     /// Adds one to a counter.
@@ -95,5 +123,52 @@ impl Health {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    /// The value of an unlabelled series in Prometheus text.
+    fn sample(text: &str, name: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    #[test]
+    fn the_gauges_follow_every_connection_change() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let health = Health::new();
+            let text = handle.render();
+            assert_eq!(sample(&text, metrics_names::READY), Some(0.0), "{text}");
+            assert_eq!(sample(&text, metrics_names::BROKER_CONNECTED), Some(0.0));
+            assert_eq!(sample(&text, metrics_names::LEDGER_CONNECTED), Some(0.0));
+
+            health.set_ledger_connected(true);
+            health.set_broker_connected(true);
+            let text = handle.render();
+            assert_eq!(
+                sample(&text, metrics_names::READY),
+                Some(0.0),
+                "not consuming yet"
+            );
+            assert_eq!(sample(&text, metrics_names::BROKER_CONNECTED), Some(1.0));
+            assert_eq!(sample(&text, metrics_names::LEDGER_CONNECTED), Some(1.0));
+
+            health.set_consuming(true);
+            assert!(health.is_ready());
+            assert_eq!(sample(&handle.render(), metrics_names::READY), Some(1.0));
+
+            health.set_broker_connected(false);
+            let text = handle.render();
+            assert_eq!(sample(&text, metrics_names::READY), Some(0.0), "{text}");
+            assert_eq!(sample(&text, metrics_names::BROKER_CONNECTED), Some(0.0));
+            assert_eq!(sample(&text, metrics_names::LEDGER_CONNECTED), Some(1.0));
+        });
     }
 }

@@ -27,3 +27,12 @@ pub const PANICS_CAUGHT: &str = "connector_panics_caught_total";
 pub const OUTCOMES_EXPIRED: &str = "connector_outcomes_expired_total";
 /// Outcomes the state store keeps, as of the last sweep.
 pub const OUTCOMES_KEPT: &str = "connector_outcomes_kept";
+/// Failure egress published for a request's outcome, by `code` (the spec's fixed set: 4000, 4030, 4040, 4090, 4220,
+/// 5000, 5030). Counted once, when the outcome is decided; a replayed outcome is not counted again.
+pub const FAILURES: &str = "connector_failures_total";
+/// 1 while the gateway is ready (`/readyz` 200: broker and ledger connected, consuming), else 0.
+pub const READY: &str = "connector_ready";
+/// 1 while a broker session is up, else 0.
+pub const BROKER_CONNECTED: &str = "connector_broker_connected";
+/// 1 while the ledger is reachable and accepts the gateway's credentials, else 0.
+pub const LEDGER_CONNECTED: &str = "connector_ledger_connected";

@@ -54,6 +54,23 @@ impl Harness {
         path
     }
 
+    /// Sets `http.admin_token_file` in `config` (written by `config`) to a file holding `token`.
+    pub fn enable_admin_token(&self, config: &std::path::Path, token: &str) {
+        let token_file = write(self.dir.path(), "admin.token", &format!("{token}\n"));
+        let text = std::fs::read_to_string(config).unwrap();
+        let plain = format!("http: {{ listen: 127.0.0.1:{} }}", self.http_port);
+        assert!(text.contains(&plain), "the harness config changed shape");
+        let text = text.replace(
+            &plain,
+            &format!(
+                "http: {{ listen: 127.0.0.1:{}, admin_token_file: {} }}",
+                self.http_port,
+                token_file.display()
+            ),
+        );
+        std::fs::write(config, text).unwrap();
+    }
+
     /// An in-memory embedded config for the `connector process` oracle, whatever ledger the gateway runs on.
     pub fn oracle_config(&self) -> std::path::PathBuf {
         let dir = self.dir.path().join("oracle");

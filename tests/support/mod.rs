@@ -7,6 +7,8 @@
 
 pub mod example_requests;
 pub mod gateway_harness;
+pub mod http_request;
+pub mod promql_names;
 pub mod raw_amqp;
 
 use std::collections::HashMap;

@@ -168,12 +168,19 @@ pub struct HttpConfig {
     #[serde(deserialize_with = "socket_address")]
     #[schemars(regex(pattern = json_schema::SOCKET_ADDRESS))]
     pub listen: SocketAddr,
+    /// A file holding the operator's admin token (at least 16 characters; surrounding whitespace is ignored). Only
+    /// when it is set does the HTTP surface accept an action (`POST /dead-letters/replay` with `Authorization:
+    /// Bearer <token>`); without it the surface stays read-only. Read again on every action, so a rotated token
+    /// takes effect at once.
+    #[serde(default)]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_token_file: None,
         }
     }
 }

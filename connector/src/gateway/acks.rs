@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use amqp_transport::{DeliveryAcker, PendingConfirm};
+use message_schema::error_code::ErrorCode;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::channel_order::place_in_order;
+use super::failure_code::code_label;
 use super::session_end::SessionEnd;
 use crate::health::Health;
 use crate::metrics_names;
@@ -37,6 +39,8 @@ pub struct Published {
     pub message_name: &'static str,
     pub outcome: &'static str,
     pub dead_lettered: Option<&'static str>,
+    /// The code of the Failure this outcome decided, for the failures-by-code metric.
+    pub failure: Option<ErrorCode>,
     pub started: Instant,
     /// Its attempt count, when it was counted (a redelivered message).
     pub counted: Option<DeliveryKey>,
@@ -167,6 +171,9 @@ fn record_metrics(health: &Health, published: &Published) {
     if let Some(reason) = published.dead_lettered {
         metrics::counter!(metrics_names::DEAD_LETTERS, "reason" => reason).increment(1);
         Health::bump(&health.dead_letters_total, 1);
+    }
+    if let Some(code) = published.failure {
+        metrics::counter!(metrics_names::FAILURES, "code" => code_label(code)).increment(1);
     }
     metrics::histogram!(metrics_names::PROCESSING_SECONDS)
         .record(published.started.elapsed().as_secs_f64());

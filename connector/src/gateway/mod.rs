@@ -6,7 +6,9 @@ mod channel_order;
 mod compaction_floor;
 mod containment;
 mod contract_sequencer;
+mod failure_code;
 mod ledger_gate;
+mod metrics_baseline;
 mod outcome_publishing;
 mod outcome_sweeper;
 mod redelivery_plan;
@@ -176,14 +178,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Runs the gateway until `shutdown` turns true.
 pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    let health = Arc::new(Health::default());
     let metrics = prometheus_handle()
         .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    // After the recorder is installed: the readiness gauges and the alerts' counters exist from the start.
+    let health = Arc::new(Health::new());
+    metrics_baseline::register_at_zero();
     let summary = config_summary(&config);
     tracing::info!(config = %summary, "starting the connector gateway");
 
+    let admin_token = match &config.http.admin_token_file {
+        Some(path) => Some(crate::http::admin_token::AdminTokenFile::open(path)?),
+        None => None,
+    };
+    if admin_token.is_some() && !config.http.listen.ip().is_loopback() {
+        tracing::warn!(listen = %config.http.listen, "http.admin_token_file is set and the HTTP surface listens beyond loopback in plain HTTP: put a TLS-terminating proxy in front, or the token crosses the network in clear text");
+    }
     let ledger_slot = Arc::new(std::sync::OnceLock::new());
     let http_state = HttpState {
+        activity: Arc::default(),
+        dead_letters: Arc::new(crate::http::dead_letters::DeadLetterDesk::new(
+            &config.amqp,
+            admin_token,
+        )),
         health: health.clone(),
         metrics,
         config_summary: Arc::new(summary),

@@ -15,6 +15,7 @@ use message_schema::error_code::ErrorCode;
 use super::acks::{Published, Settle, Work};
 use super::channel_order::place_in_order;
 use super::contract_sequencer::TurnGuard;
+use super::failure_code::failure_code;
 use super::session_context::SessionContext;
 use crate::outcome_store::DeliveryKey;
 use crate::processor::{Disposition, Processed};
@@ -77,6 +78,7 @@ pub async fn publish_outcome(
         }
         _ => tracing::debug!("processed"),
     }
+    let failure = failure_code(&processed.disposition, &processed.egress);
     let timestamp_secs = now_secs();
     // An original over the size limit is not copied (a copy with headers could exceed the broker's own limit):
     // the broker dead-letters it when it is rejected.
@@ -144,6 +146,7 @@ pub async fn publish_outcome(
         message_name: processed.message_name,
         outcome,
         dead_lettered,
+        failure,
         started,
         counted,
     })

@@ -247,6 +247,8 @@ async fn dispatch(
                 message_name: "Poisoned",
                 outcome: "poisoned",
                 dead_lettered: Some("poisoned"),
+                // No Failure is published: the broker dead-letters the original itself.
+                failure: None,
                 started,
                 counted,
             });

@@ -1,14 +1,23 @@
 //! The HTTP surface: `/healthz` (alive), `/readyz` (broker + ledger connected and consuming), `/metrics`
-//! (Prometheus text) and `/status` (JSON: config summary without secrets, connection states, counters, last errors).
+//! (Prometheus text), `/status` (JSON: config summary without secrets, connection states, counters, last errors),
+//! the dead-letter desk (`dead_letters.rs`), and the operator page (`page.rs`).
+
+pub mod activity;
+pub mod admin_token;
+pub mod dead_letters;
+mod metric_totals;
+pub mod overview;
+pub mod page;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
@@ -24,6 +33,10 @@ pub struct HttpState {
     pub config_summary: Arc<serde_json::Value>,
     /// The ledger, once it is open (for the ledger end in `/status`).
     pub ledger: Arc<OnceLock<Arc<dyn ledger_port::Ledger>>>,
+    /// The dead-letter queue's depth, list and replay.
+    pub dead_letters: Arc<dead_letters::DeadLetterDesk>,
+    /// The operator page's chart, sampled while the HTTP surface serves.
+    pub activity: Arc<activity::ActivityLog>,
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
@@ -48,10 +61,20 @@ pub fn prometheus_handle() -> Result<PrometheusHandle, String> {
 /// The router.
 pub fn router(state: HttpState) -> Router {
     Router::new()
+        .route("/", get(page::index))
+        .route("/page/app.js", get(page::script))
+        .route("/page/style.css", get(page::style))
+        .route("/overview", get(overview::overview))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/dead-letters", get(dead_letters::list))
+        .route(
+            "/dead-letters/replay",
+            post(dead_letters::replay)
+                .layer(DefaultBodyLimit::max(dead_letters::MAX_REPLAY_BODY_BYTES)),
+        )
         .with_state(state)
 }
 
@@ -106,7 +129,12 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(listen = %addr, "HTTP listening");
     }
-    axum::serve(listener, router(state))
+    let activity = Arc::clone(&state.activity);
+    let metrics = state.metrics.clone();
+    let sampler = tokio::spawn(async move { activity.keep_sampling(metrics).await });
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sampler.abort();
+    served
 }

@@ -1,0 +1,188 @@
+// The operator page's live parts: polls /overview and /requests, draws the activity chart, and sends the replay
+// action with the admin token the operator types (kept only in the form field, never stored).
+"use strict";
+
+const POLL_MS = 2000;
+
+function byId(id) { return document.getElementById(id); }
+
+function text(id, value) { byId(id).textContent = value; }
+
+function yesNo(flag) { return flag ? "connected" : "not connected"; }
+
+function cell(row, value, className) {
+  const td = document.createElement("td");
+  td.textContent = value === undefined || value === null ? "" : String(value);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function replaceRows(tbody, rows, emptyText, columns) {
+  tbody.replaceChildren();
+  if (rows.length === 0) {
+    const tr = document.createElement("tr");
+    const td = cell(tr, emptyText);
+    td.colSpan = columns;
+    tbody.appendChild(tr);
+    return;
+  }
+  rows.forEach((tr) => tbody.appendChild(tr));
+}
+
+function drawChart(samples) {
+  const svg = byId("activity-chart");
+  const ns = "http://www.w3.org/2000/svg";
+  svg.replaceChildren();
+  if (samples.length === 0) return;
+  const width = 600, height = 120;
+  const max = Math.max(1, ...samples.map((s) => Math.max(s.answered, s.failed)));
+  const step = width / Math.max(1, samples.length - 1);
+  const barWidth = Math.max(1, width / samples.length - 1);
+  samples.forEach((s, i) => {
+    if (s.failed > 0) {
+      const bar = document.createElementNS(ns, "rect");
+      const h = (s.failed / max) * (height - 4);
+      bar.setAttribute("class", "bar");
+      bar.setAttribute("x", String(Math.max(0, i * step - barWidth / 2)));
+      bar.setAttribute("y", String(height - h));
+      bar.setAttribute("width", String(barWidth));
+      bar.setAttribute("height", String(h));
+      svg.appendChild(bar);
+    }
+  });
+  const points = samples
+    .map((s, i) => `${(i * step).toFixed(1)},${(height - 2 - (s.answered / max) * (height - 4)).toFixed(1)}`)
+    .join(" ");
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("class", "line");
+  line.setAttribute("points", points);
+  svg.appendChild(line);
+  const last = samples[samples.length - 1];
+  byId("activity-caption").textContent =
+    `Requests answered (line) and failures (bars) per 10 seconds; peak ${max}, last window ${last.answered} answered, ${last.failed} failed.`;
+}
+
+function showOverview(o) {
+  const badge = byId("readiness");
+  badge.textContent = o.ready ? "Ready" : "Not ready";
+  badge.className = "badge " + (o.ready ? "ready" : "not-ready");
+  text("broker", yesNo(o.brokerConnected));
+  text("ledger", yesNo(o.ledgerConnected));
+  text("consuming", o.consuming ? "yes" : "no");
+  text("ledger-end", o.ledgerEnd === null ? "unknown" : String(o.ledgerEnd));
+  text("observer-lag", o.observerLag === null ? "unknown" : String(o.observerLag));
+  const reasons = byId("not-ready-reasons");
+  reasons.hidden = o.ready;
+  reasons.textContent = o.ready ? "" : "Not ready because: " + o.notReadyBecause.join("; ");
+  drawChart(o.activity);
+  const codes = Object.entries(o.failuresByCode).filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]).map(([code, count]) => {
+    const tr = document.createElement("tr");
+    cell(tr, code);
+    cell(tr, count);
+    return tr;
+  });
+  replaceRows(byId("failures-by-code"), codes, "none", 2);
+  const errors = byId("last-errors");
+  errors.replaceChildren();
+  (o.lastErrors.length ? o.lastErrors : ["none"]).forEach((e) => {
+    const li = document.createElement("li");
+    li.textContent = e;
+    errors.appendChild(li);
+  });
+  const depth = o.deadLetters.depth;
+  text("dead-letter-depth", depth === null ? "unknown (" + (o.deadLetters.error || "broker not reachable") + ")" : String(depth));
+  const enabled = o.deadLetters.replayEnabled;
+  byId("replay-disabled").hidden = enabled;
+  ["replay-token", "replay-codes", "replay-request-ids", "replay-dry-run", "replay-button"].forEach((id) => {
+    byId(id).disabled = !enabled;
+  });
+}
+
+function showRecent(list) {
+  const rows = list.requests.map((r) => {
+    const tr = document.createElement("tr");
+    const idCell = cell(tr, "", "id");
+    if (r.requestId !== null && r.requestId !== undefined) {
+      const a = document.createElement("a");
+      a.href = "/lookup?requestId=" + encodeURIComponent(r.requestId);
+      a.textContent = r.requestId;
+      idCell.appendChild(a);
+    } else {
+      idCell.textContent = "(no readable requestId)";
+    }
+    cell(tr, r.messageName);
+    cell(tr, r.deadLettered ? r.outcome + " (dead-lettered)" : r.outcome, r.outcome === "Failure" ? "failure" : "committed");
+    cell(tr, r.errorCode);
+    cell(tr, r.latencyMs);
+    cell(tr, r.processedAt);
+    return tr;
+  });
+  replaceRows(byId("recent-requests"), rows, "none yet", 6);
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function poll() {
+  try {
+    showOverview(await getJson("/overview"));
+  } catch (e) {
+    const badge = byId("readiness");
+    badge.textContent = "Gateway not answering";
+    badge.className = "badge not-ready";
+  }
+  try {
+    showRecent(await getJson("/requests?limit=20"));
+  } catch (e) {
+    // The overview above already says when the gateway is not answering.
+  }
+}
+
+function commaList(value) {
+  return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+async function replay(event) {
+  event.preventDefault();
+  const result = byId("replay-result");
+  const codes = commaList(byId("replay-codes").value).map(Number);
+  if (codes.some((c) => !Number.isInteger(c) || c < 0 || c > 65535)) {
+    result.textContent = "Error codes must be whole numbers such as 5030.";
+    return;
+  }
+  const body = {
+    codes,
+    requestIds: commaList(byId("replay-request-ids").value),
+    dryRun: byId("replay-dry-run").checked,
+  };
+  result.textContent = "Replaying…";
+  try {
+    const response = await fetch("/dead-letters/replay", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + byId("replay-token").value },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      result.textContent = `Refused (HTTP ${response.status}): ${answer.error}`;
+      return;
+    }
+    const s = answer.summary;
+    result.textContent = s.summary === "dry_run"
+      ? `Dry run: ${s.matched} letter(s) would move to ${s.ingressQueue}; ${s.kept} would stay.`
+      : `Replayed ${s.moved} letter(s) to ${s.ingressQueue}; ${s.kept} stayed.`;
+  } catch (e) {
+    result.textContent = "The replay could not be sent: " + e.message;
+  }
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  byId("replay-form").addEventListener("submit", replay);
+  poll();
+  setInterval(poll, POLL_MS);
+});
