@@ -6,6 +6,8 @@ mod channel_order;
 mod compaction_floor;
 mod containment;
 mod contract_sequencer;
+mod delivery_tracking;
+mod in_flight_requests;
 mod ledger_gate;
 mod outcome_publishing;
 mod outcome_sweeper;
@@ -32,8 +34,10 @@ use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 use crate::publishing::reconnect_delay;
+use crate::request_lookup::RequestRecords;
 use crate::shutdown::until_stopped;
 pub use contract_sequencer::KeyedSequencer;
+pub use in_flight_requests::{InFlightEntry, InFlightRequests};
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 use reply_copies::ReplyCopies;
 use session::run_session;
@@ -183,11 +187,14 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     tracing::info!(config = %summary, "starting the connector gateway");
 
     let ledger_slot = Arc::new(std::sync::OnceLock::new());
+    let in_flight_requests = InFlightRequests::new();
+    let requests_slot = Arc::new(std::sync::OnceLock::new());
     let http_state = HttpState {
         health: health.clone(),
         metrics,
         config_summary: Arc::new(summary),
         ledger: ledger_slot.clone(),
+        requests: requests_slot.clone(),
     };
     let mut http_shutdown = shutdown.clone();
     let listener = crate::http::bind(config.http.listen)
@@ -209,6 +216,10 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
             let state = Arc::new(MemoryOutcomeStore::new());
             (state.clone(), state)
         };
+    let _ = requests_slot.set(RequestRecords {
+        store: outcomes.clone(),
+        in_flight: Some(in_flight_requests.clone()),
+    });
     let assembly = {
         let mut attempt = 0;
         loop {
@@ -288,6 +299,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         max_in_flight: config.max_in_flight,
         drain_timeout: Duration::from_secs(30),
         reply_copies: Arc::new(ReplyCopies::new(config.amqp.reply_to.clone())),
+        in_flight_requests: in_flight_requests.clone(),
     };
     let mut attempt: u32 = 0;
     let mut storage_failure: Option<String> = None;

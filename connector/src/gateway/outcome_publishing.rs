@@ -1,7 +1,7 @@
 //! Publishing one delivery's outcome: its egress to the egress exchange, the copy of a refused original to the
 //! dead-letter exchange, and best-effort `reply_to` copies, all placed on the channel in order; what comes back is
-//! the [`Work`] its settling waits for (`acks.rs`). The AMQP message shape and confirms are the publishing room's
-//! (`crate::publishing`).
+//! the [`Work`] its settling waits for (`acks.rs`), carrying the delivery's run-history entry and its place among the
+//! requests in flight. The AMQP message shape and confirms are the publishing room's (`crate::publishing`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +15,7 @@ use message_schema::error_code::ErrorCode;
 use super::acks::{Published, Settle, Work};
 use super::channel_order::place_in_order;
 use super::contract_sequencer::TurnGuard;
+use super::delivery_tracking::Tracking;
 use super::session_context::SessionContext;
 use crate::outcome_store::DeliveryKey;
 use crate::processor::{Disposition, Processed};
@@ -38,6 +39,7 @@ pub async fn publish_outcome(
     started: Instant,
     turn: Option<TurnGuard>,
     counted: Option<DeliveryKey>,
+    tracking: Tracking,
 ) -> Work {
     let (outcome, dead_letter) = match &processed.disposition {
         Disposition::Completed => ("completed", None),
@@ -136,6 +138,7 @@ pub async fn publish_outcome(
             Err(e) => return Work::Lost(format!("publish failed: {e}")),
         }
     }
+    let (history, in_flight) = tracking.history_entry(&processed, &ctx.processor);
     Work::Published(Published {
         acker: delivery.acker(),
         settle,
@@ -146,5 +149,7 @@ pub async fn publish_outcome(
         dead_lettered,
         started,
         counted,
+        history,
+        _in_flight: in_flight,
     })
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: `/healthz` (alive), `/readyz` (broker + ledger connected and consuming), `/metrics`
-//! (Prometheus text) and `/status` (JSON: config summary without secrets, connection states, counters, last errors).
+//! (Prometheus text) and `/status` (JSON: config summary without secrets, connection states, counters, last errors);
+//! `/requests` and `/requests/{requestId}` (the run history and the request lookup: `requests.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -15,6 +16,8 @@ use serde_json::json;
 use crate::health::Health;
 use crate::metrics_names;
 
+mod requests;
+
 /// What the handlers read.
 #[derive(Clone)]
 pub struct HttpState {
@@ -24,6 +27,8 @@ pub struct HttpState {
     pub config_summary: Arc<serde_json::Value>,
     /// The ledger, once it is open (for the ledger end in `/status`).
     pub ledger: Arc<OnceLock<Arc<dyn ledger_port::Ledger>>>,
+    /// The state store and the requests in flight, once the store is open (`/requests`, see `requests.rs`).
+    pub requests: Arc<OnceLock<crate::request_lookup::RequestRecords>>,
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
@@ -52,6 +57,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/requests", get(requests::list))
+        .route("/requests/{*request_id}", get(requests::show))
         .with_state(state)
 }
 
