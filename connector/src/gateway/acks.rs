@@ -50,7 +50,8 @@ pub struct Published {
 
 /// What one delivery's work came to.
 pub enum Work {
-    Published(Published),
+    /// Boxed: it is by far the largest, and the others are rare.
+    Published(Box<Published>),
     Halted(String),
     Lost(String),
     /// The gateway's own storage failed: nothing more can be made durable.
@@ -89,7 +90,7 @@ pub async fn settle_in_order(
                 Err(e) => Work::Lost(format!("processing task failed: {e}")),
             };
             match work {
-                Work::Published(published) => batch.push(published),
+                Work::Published(published) => batch.push(*published),
                 Work::Halted(reason) => {
                     pending_end = Some(SessionEnd::Halted(reason));
                     break;

@@ -3,6 +3,8 @@
 //! parsed; an action's or read's workflow from the contract index), and the entry itself, which the settling completes with the time and the latency just before the flush
 //! that makes it durable with the outcomes.
 
+use std::time::Instant;
+
 use message_schema::error_code::ErrorCode;
 use message_schema::ingress::IngressRequest;
 use message_schema::parse::IngressError;
@@ -24,9 +26,11 @@ fn lineage_workflow(processor: &Processor, linear_id: &Uuid) -> Option<String> {
         .map(|workflow| workflow.name.clone())
 }
 
-/// A delivery's tracking, from its parse to its settling.
-#[derive(Debug, Default)]
+/// A delivery's tracking, from its arrival to its settling.
+#[derive(Debug)]
 pub struct Tracking {
+    /// When the delivery arrived: the latency is measured from here.
+    started: Instant,
     /// The requestId when it is the request's identity (parsed, or read whole from a malformed body).
     request_id: Option<String>,
     message_name: Option<&'static str>,
@@ -39,8 +43,27 @@ pub struct Tracking {
 }
 
 impl Tracking {
-    /// Tracks a delivery whose body was parsed; a request is registered as in flight.
-    pub fn of(
+    /// Tracks a delivery that arrived at `started`; nothing is known of its body yet.
+    pub fn arrived(started: Instant) -> Self {
+        Self {
+            started,
+            request_id: None,
+            message_name: None,
+            workflow: None,
+            function: None,
+            lineage: None,
+            in_flight: None,
+        }
+    }
+
+    /// When the delivery arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// What its parsed body says; a request is registered as in flight.
+    pub fn parsed(
+        self,
         parsed: &Result<IngressRequest, IngressError>,
         registry: &InFlightRequests,
         processor: &Processor,
@@ -57,6 +80,7 @@ impl Tracking {
                     IngressRequest::Read(r) => (None, None, Some(r.contract_ledger_identifier)),
                 };
                 Self {
+                    started: self.started,
                     request_id: Some(request.request_id().to_owned()),
                     message_name: Some(request.message_name()),
                     workflow: workflow
@@ -69,9 +93,9 @@ impl Tracking {
             // A cut requestId names the request for a person but is not its key: no entry under it.
             Err(error) if !error.request_id_cut => Self {
                 request_id: error.request_id.clone(),
-                ..Self::default()
+                ..self
             },
-            Err(_) => Self::default(),
+            Err(_) => self,
         }
     }
 
@@ -84,6 +108,7 @@ impl Tracking {
         processor: &Processor,
     ) -> (Option<HistoryEntry>, Option<InFlightEntry>) {
         let Tracking {
+            started: _,
             request_id,
             message_name,
             workflow,

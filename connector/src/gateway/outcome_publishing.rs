@@ -4,7 +4,6 @@
 //! requests in flight. The AMQP message shape and confirms are the publishing room's (`crate::publishing`).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use amqp_transport::{
     IngressDelivery, OutgoingMessage, Publisher, ReplyPublisher, dead_letter_message,
@@ -36,7 +35,6 @@ pub async fn publish_outcome(
     outlets: &Outlets,
     delivery: &IngressDelivery,
     processed: Processed,
-    started: Instant,
     turn: Option<TurnGuard>,
     counted: Option<DeliveryKey>,
     tracking: Tracking,
@@ -138,8 +136,9 @@ pub async fn publish_outcome(
             Err(e) => return Work::Lost(format!("publish failed: {e}")),
         }
     }
+    let started = tracking.started();
     let (history, in_flight) = tracking.history_entry(&processed, &ctx.processor);
-    Work::Published(Published {
+    Work::Published(Box::new(Published {
         acker: delivery.acker(),
         settle,
         confirms,
@@ -151,5 +150,5 @@ pub async fn publish_outcome(
         counted,
         history,
         _in_flight: in_flight,
-    })
+    }))
 }

@@ -235,10 +235,9 @@ async fn dispatch(
                     &outlets,
                     &delivery,
                     processed,
-                    started,
                     None,
                     counted,
-                    Tracking::default(),
+                    Tracking::arrived(started),
                 );
                 contained(published).await.unwrap_or_else(|panic| {
                     Work::Lost(format!("a panic while publishing: {panic}"))
@@ -248,7 +247,7 @@ async fn dispatch(
         }
         Plan::RejectOnly(reason) => {
             tracing::error!(%reason, "a redelivered message could not be dead-lettered by the gateway either; it is rejected, so the broker dead-letters it");
-            let work = Work::Published(Published {
+            let work = Work::Published(Box::new(Published {
                 acker: delivery.acker(),
                 settle: Settle::RejectToDeadLetters,
                 confirms: vec![],
@@ -260,7 +259,7 @@ async fn dispatch(
                 counted,
                 history: None,
                 _in_flight: None,
-            });
+            }));
             return (tokio::spawn(async move { work }), None);
         }
     }
@@ -275,8 +274,12 @@ async fn dispatch(
             // in the parser is this delivery's.
             let parsed = span.in_scope(|| contained_now(|| ctx.processor.parse(&delivery.body)));
             let tracking = match &parsed {
-                Ok(parsed) => Tracking::of(parsed, &ctx.in_flight_requests, &ctx.processor),
-                Err(_) => Tracking::default(),
+                Ok(parsed) => Tracking::arrived(started).parsed(
+                    parsed,
+                    &ctx.in_flight_requests,
+                    &ctx.processor,
+                ),
+                Err(_) => Tracking::arrived(started),
             };
             let begun = match parsed {
                 Ok(parsed) => {
@@ -328,7 +331,6 @@ async fn dispatch(
                         &outlets,
                         &delivery,
                         processed,
-                        started,
                         Some(turn),
                         counted,
                         tracking,
@@ -346,8 +348,12 @@ async fn dispatch(
             let parsed = contained_now(|| ctx.processor.parse(&delivery.body));
             let key = parsed.as_ref().ok().and_then(ordering_key);
             let tracking = match &parsed {
-                Ok(parsed) => Tracking::of(parsed, &ctx.in_flight_requests, &ctx.processor),
-                Err(_) => Tracking::default(),
+                Ok(parsed) => Tracking::arrived(started).parsed(
+                    parsed,
+                    &ctx.in_flight_requests,
+                    &ctx.processor,
+                ),
+                Err(_) => Tracking::arrived(started),
             };
             let turn = sequencer.enter(key).await;
             let work = tokio::spawn(async move {
@@ -368,7 +374,7 @@ async fn dispatch(
                         tracing::Span::current().record("request_id", printable(id));
                     }
                     let published = publish_outcome(
-                        &ctx, &outlets, &delivery, processed, started, None, counted, tracking,
+                        &ctx, &outlets, &delivery, processed, None, counted, tracking,
                     );
                     contained(published).await.unwrap_or_else(|panic| {
                         Work::Lost(format!("a panic while publishing: {panic}"))

@@ -56,14 +56,15 @@ pub struct HistoryEntry {
 impl HistoryEntry {
     /// The entry's names cut to their bounds (see [`MAX_NAME_BYTES`]).
     pub fn bounded(mut self) -> Self {
-        for name in [
+        for text in [
             &mut self.workflow,
             &mut self.function,
             &mut self.message_name,
-        ] {
-            if let Some(text) = name {
-                cut_at_char_boundary(text, MAX_NAME_BYTES);
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut_at_char_boundary(text, MAX_NAME_BYTES);
         }
         self
     }
