@@ -1,7 +1,7 @@
 //! What the gateway keeps of one delivery for the request lookup and the run history: its place among the
 //! in-flight requests while it is unsettled, the names its history entry will carry (read from the body the session
-//! parsed; an action's or read's workflow from the contract index), and the entry itself, which the settling completes with the time and the latency just before the flush
-//! that makes it durable with the outcomes.
+//! parsed; an action's or read's workflow from the contract index), and the entry itself, which the settling
+//! completes with the time and the latency just before the flush that makes it durable with the outcomes.
 
 use std::time::Instant;
 
