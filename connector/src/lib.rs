@@ -16,7 +16,8 @@
 //! Beside the walk: [`config`] (one YAML file, every error naming its path), [`assembly`] (a processor from a config,
 //! for `run`, `process` and `test`), [`ledger_factory`] and [`embedded_catalog`] (which ledger, and the embedded
 //! ledger's choice semantics from the mapping), [`observer`] (the ledger's own history published), [`health`] and
-//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], [`cli`] (one file per subcommand), and
+//! [`http`] (what `/status`, `/readyz`, `/metrics` and `/requests` report; [`request_lookup`] builds the last from
+//! the state store's outcomes and run history), [`shutdown`], [`cli`] (one file per subcommand), and
 //! [`closest_name`] (the "did you mean" every error about an unknown name ends with).
 
 pub mod assembly;
@@ -44,4 +45,5 @@ pub mod param_type;
 pub mod processor;
 pub mod publishing;
 pub mod request_faults;
+pub mod request_lookup;
 pub mod shutdown;

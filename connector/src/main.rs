@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use connector::cli::{Cli, Command, DeadLettersAction, ProcessOptions};
+use connector::cli::{Cli, Command, DeadLettersAction, ProcessOptions, RequestsAction};
 
 /// mimalloc instead of glibc malloc: the gateway allocates many small, short-lived buffers per message, and glibc's
 /// free-list consolidation (`malloc_consolidate`, `unlink_chunk`) was over a third of `connector process` CPU time.
@@ -134,6 +134,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut out,
             )
             .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Requests { action } => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            match action {
+                RequestsAction::Show { config, request_id } => {
+                    connector::cli::show_request(&config, &request_id, &mut out).await?;
+                }
+                RequestsAction::List {
+                    config,
+                    status,
+                    code,
+                    since,
+                    limit,
+                } => {
+                    let query = connector::outcome_store::HistoryQuery {
+                        status,
+                        code,
+                        since_ms: since,
+                        limit: limit.unwrap_or(connector::outcome_store::DEFAULT_LIST_LIMIT),
+                    };
+                    connector::cli::list_requests(&config, &query, &mut out).await?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { config } => {

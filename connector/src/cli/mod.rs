@@ -5,6 +5,7 @@ mod compact;
 mod dead_letters;
 mod explain;
 mod process;
+mod requests;
 mod run;
 mod sandbox;
 mod schema;
@@ -16,6 +17,7 @@ pub use compact::compact;
 pub use dead_letters::{list_dead_letters, replay_dead_letters};
 pub use explain::{ExplainOptions, explain};
 pub use process::{ProcessOptions, parse_clock, process};
+pub use requests::{list_requests, show_request};
 pub use run::run;
 pub use sandbox::{SandboxOptions, sandbox};
 pub use schema::{SchemaKind, schema, schema_text, test_file_schema};
@@ -26,6 +28,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+use crate::outcome_store::StatusFilter;
 
 /// A Workbench-format message gateway between AMQP queues and a ledger.
 #[derive(Debug, Parser)]
@@ -92,6 +96,12 @@ pub enum Command {
         /// One JSON object per message (JSON Lines) instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// What happened to a request (`show`) and the run history (`list`), from the running gateway over
+    /// `http.listen`, or from the state store when no gateway listens there.
+    Requests {
+        #[command(subcommand)]
+        action: RequestsAction,
     },
     /// The gateway: AMQP in and out, ledger, observer, HTTP. Stops cleanly on SIGTERM/SIGINT.
     Run {
@@ -180,6 +190,55 @@ pub enum DeadLettersAction {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// `connector requests …`.
+#[derive(Debug, Subcommand)]
+pub enum RequestsAction {
+    /// One JSON document: the request's state (unknown, in_flight, done, dead_lettered), its outcome and error code,
+    /// when it was processed, its names and latency, and its egress as published.
+    Show {
+        /// The config file (its `http.listen` and `state_dir`).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The requestId, exactly as sent.
+        #[arg(value_name = "REQUEST_ID", allow_hyphen_values = true)]
+        request_id: String,
+    },
+    /// One JSON line per recent request, newest first.
+    List {
+        /// The config file (its `http.listen` and `state_dir`).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only `committed` or only `failure` requests.
+        #[arg(long, value_parser = status_flag)]
+        status: Option<StatusFilter>,
+        /// Only Failures with this error code (e.g. 4090).
+        #[arg(long, value_name = "N", value_parser = code_flag)]
+        code: Option<u16>,
+        /// Only requests processed at or after this time: RFC 3339 or unix milliseconds.
+        #[arg(long, value_name = "TIME", value_parser = since_flag)]
+        since: Option<u64>,
+        /// At most this many lines (default 50, at most 1000).
+        #[arg(long, value_name = "N", value_parser = limit_flag)]
+        limit: Option<usize>,
+    },
+}
+
+fn status_flag(text: &str) -> Result<StatusFilter, String> {
+    crate::request_lookup::parse_status(text).map_err(|e| format!("expected {}", e.expected))
+}
+
+fn code_flag(text: &str) -> Result<u16, String> {
+    crate::request_lookup::parse_code(text).map_err(|e| format!("expected {}", e.expected))
+}
+
+fn since_flag(text: &str) -> Result<u64, String> {
+    crate::request_lookup::parse_since(text).map_err(|e| format!("expected {}", e.expected))
+}
+
+fn limit_flag(text: &str) -> Result<usize, String> {
+    crate::request_lookup::parse_limit(text).map_err(|e| format!("expected {}", e.expected))
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::channel_order::place_in_order;
 use super::failure_code::code_label;
+use super::in_flight_requests::InFlightEntry;
 use super::session_end::SessionEnd;
 use crate::health::Health;
 use crate::metrics_names;
-use crate::outcome_store::{DeliveryAttempts, DeliveryKey, OutcomeStore};
+use crate::outcome_store::{DeliveryAttempts, DeliveryKey, HistoryEntry, OutcomeStore, now_ms};
 use crate::publishing::{Unconfirmed, confirmed};
 
 /// How a delivery is settled once everything it published is confirmed.
@@ -44,11 +45,17 @@ pub struct Published {
     pub started: Instant,
     /// Its attempt count, when it was counted (a redelivered message).
     pub counted: Option<DeliveryKey>,
+    /// Its run-history entry, given its time and latency once its confirms are in, and written with the batch's
+    /// flush.
+    pub history: Option<HistoryEntry>,
+    /// Its place among the requests in flight, given up when this is dropped (settled, or the session ended).
+    pub _in_flight: Option<InFlightEntry>,
 }
 
 /// What one delivery's work came to.
 pub enum Work {
-    Published(Published),
+    /// Boxed: it is by far the largest, and the others are rare.
+    Published(Box<Published>),
     Halted(String),
     Lost(String),
     /// The gateway's own storage failed: nothing more can be made durable.
@@ -87,7 +94,7 @@ pub async fn settle_in_order(
                 Err(e) => Work::Lost(format!("processing task failed: {e}")),
             };
             match work {
-                Work::Published(published) => batch.push(published),
+                Work::Published(published) => batch.push(*published),
                 Work::Halted(reason) => {
                     pending_end = Some(SessionEnd::Halted(reason));
                     break;
@@ -117,9 +124,16 @@ pub async fn settle_in_order(
             }
         }
         if !batch.is_empty() {
-            // The flush waits for an fsync: off the async workers, which meanwhile publish later deliveries.
+            let history = finished_history(&mut batch);
+            // The flush waits for an fsync: off the async workers, which meanwhile publish later deliveries. The
+            // history entries go into the same write, so they cost no sync of their own.
             let store = Arc::clone(&settler.outcomes);
-            let flushed = match tokio::task::spawn_blocking(move || store.flush()).await {
+            let flushed = match tokio::task::spawn_blocking(move || {
+                store.record_history(history)?;
+                store.flush()
+            })
+            .await
+            {
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(e) => Err(format!("the flush task failed: {e}")),
             };
@@ -154,6 +168,22 @@ pub async fn settle_in_order(
         }
     }
     SessionEnd::Shutdown
+}
+
+/// The batch's history entries, each stamped now with its latency: from the delivery's arrival to its egress
+/// confirmed (what remains before the ack is the batch's flush).
+fn finished_history(batch: &mut [Published]) -> Vec<HistoryEntry> {
+    let now = now_ms();
+    batch
+        .iter_mut()
+        .filter_map(|published| {
+            let mut entry = published.history.take()?;
+            entry.processed_at_ms = now;
+            entry.latency_ms =
+                Some(u64::try_from(published.started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            Some(entry)
+        })
+        .collect()
 }
 
 fn record_metrics(health: &Health, published: &Published) {

@@ -6,7 +6,9 @@ mod channel_order;
 mod compaction_floor;
 mod containment;
 mod contract_sequencer;
+mod delivery_tracking;
 mod failure_code;
+mod in_flight_requests;
 mod ledger_gate;
 mod metrics_baseline;
 mod outcome_publishing;
@@ -34,8 +36,10 @@ use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
 use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
 use crate::publishing::reconnect_delay;
+use crate::request_lookup::RequestRecords;
 use crate::shutdown::until_stopped;
 pub use contract_sequencer::KeyedSequencer;
+pub use in_flight_requests::{InFlightEntry, InFlightRequests};
 pub use ledger_gate::{GateEnd, wait_until_ledger_accepts};
 use reply_copies::ReplyCopies;
 use session::run_session;
@@ -194,6 +198,8 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         tracing::warn!(listen = %config.http.listen, "http.admin_token_file is set and the HTTP surface listens beyond loopback in plain HTTP: put a TLS-terminating proxy in front, or the token crosses the network in clear text");
     }
     let ledger_slot = Arc::new(std::sync::OnceLock::new());
+    let in_flight_requests = InFlightRequests::new();
+    let requests_slot = Arc::new(std::sync::OnceLock::new());
     let http_state = HttpState {
         activity: Arc::default(),
         dead_letters: Arc::new(crate::http::dead_letters::DeadLetterDesk::new(
@@ -204,6 +210,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         metrics,
         config_summary: Arc::new(summary),
         ledger: ledger_slot.clone(),
+        requests: requests_slot.clone(),
     };
     let mut http_shutdown = shutdown.clone();
     let listener = crate::http::bind(config.http.listen)
@@ -225,6 +232,10 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
             let state = Arc::new(MemoryOutcomeStore::new());
             (state.clone(), state)
         };
+    let _ = requests_slot.set(RequestRecords {
+        store: outcomes.clone(),
+        in_flight: Some(in_flight_requests.clone()),
+    });
     let assembly = {
         let mut attempt = 0;
         loop {
@@ -304,6 +315,7 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
         max_in_flight: config.max_in_flight,
         drain_timeout: Duration::from_secs(30),
         reply_copies: Arc::new(ReplyCopies::new(config.amqp.reply_to.clone())),
+        in_flight_requests: in_flight_requests.clone(),
     };
     let mut attempt: u32 = 0;
     let mut storage_failure: Option<String> = None;

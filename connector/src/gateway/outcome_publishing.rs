@@ -1,10 +1,9 @@
 //! Publishing one delivery's outcome: its egress to the egress exchange, the copy of a refused original to the
 //! dead-letter exchange, and best-effort `reply_to` copies, all placed on the channel in order; what comes back is
-//! the [`Work`] its settling waits for (`acks.rs`). The AMQP message shape and confirms are the publishing room's
-//! (`crate::publishing`).
+//! the [`Work`] its settling waits for (`acks.rs`), carrying the delivery's run-history entry and its place among the
+//! requests in flight. The AMQP message shape and confirms are the publishing room's (`crate::publishing`).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use amqp_transport::{
     IngressDelivery, OutgoingMessage, Publisher, ReplyPublisher, dead_letter_message,
@@ -15,6 +14,7 @@ use message_schema::error_code::ErrorCode;
 use super::acks::{Published, Settle, Work};
 use super::channel_order::place_in_order;
 use super::contract_sequencer::TurnGuard;
+use super::delivery_tracking::Tracking;
 use super::failure_code::failure_code;
 use super::session_context::SessionContext;
 use crate::outcome_store::DeliveryKey;
@@ -36,9 +36,9 @@ pub async fn publish_outcome(
     outlets: &Outlets,
     delivery: &IngressDelivery,
     processed: Processed,
-    started: Instant,
     turn: Option<TurnGuard>,
     counted: Option<DeliveryKey>,
+    tracking: Tracking,
 ) -> Work {
     let (outcome, dead_letter) = match &processed.disposition {
         Disposition::Completed => ("completed", None),
@@ -138,7 +138,9 @@ pub async fn publish_outcome(
             Err(e) => return Work::Lost(format!("publish failed: {e}")),
         }
     }
-    Work::Published(Published {
+    let started = tracking.started();
+    let (history, in_flight) = tracking.history_entry(&processed, &ctx.processor);
+    Work::Published(Box::new(Published {
         acker: delivery.acker(),
         settle,
         confirms,
@@ -149,5 +151,7 @@ pub async fn publish_outcome(
         failure,
         started,
         counted,
-    })
+        history,
+        _in_flight: in_flight,
+    }))
 }

@@ -1,7 +1,7 @@
 //! The running gateway's outcome sweeper: every `state.sweep_every`, outcomes older than `state.outcome_retention`
-//! are removed and the store compacted when that freed much of it (`outcome_store::sweep_expired`), on a blocking
-//! thread so requests keep flowing. A failed sweep is logged and tried again next time: nothing depends on it but
-//! the store's size.
+//! (and run-history entries as old) are removed and the store compacted when that freed much of it
+//! (`outcome_store::sweep_expired`), on a blocking thread so requests keep flowing. A failed sweep is logged and
+//! tried again next time: nothing depends on it but the store's size.
 
 use std::sync::Arc;
 
@@ -35,9 +35,10 @@ pub fn spawn(
                     metrics::counter!(metrics_names::OUTCOMES_EXPIRED)
                         .increment(report.removed as u64);
                     metrics::gauge!(metrics_names::OUTCOMES_KEPT).set(report.kept as f64);
-                    if report.removed > 0 {
+                    if report.removed > 0 || report.history_removed > 0 {
                         tracing::info!(
                             removed = report.removed,
+                            history_removed = report.history_removed,
                             kept = report.kept,
                             compacted = report.compacted,
                             took_ms = report.took.as_millis() as u64,

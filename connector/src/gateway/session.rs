@@ -32,6 +32,7 @@ use uuid::Uuid;
 use super::acks::{Published, Settle, Settler, Work, settle_in_order};
 use super::containment::{contained, contained_now, panicked};
 use super::contract_sequencer::{KeyedSequencer, ordering_key};
+use super::delivery_tracking::Tracking;
 use super::outcome_publishing::{Outlets, publish_outcome};
 use super::redelivery_plan::Plan;
 use super::session_context::SessionContext;
@@ -229,8 +230,15 @@ async fn dispatch(
             tracing::error!(%reason, "a redelivered message is dead-lettered with Failure 5000 instead of processed");
             let processed = ctx.processor.poisoned(&delivery.body, &reason);
             let work = tokio::spawn(async move {
-                let published =
-                    publish_outcome(&ctx, &outlets, &delivery, processed, started, None, counted);
+                let published = publish_outcome(
+                    &ctx,
+                    &outlets,
+                    &delivery,
+                    processed,
+                    None,
+                    counted,
+                    Tracking::arrived(started),
+                );
                 contained(published).await.unwrap_or_else(|panic| {
                     Work::Lost(format!("a panic while publishing: {panic}"))
                 })
@@ -239,7 +247,7 @@ async fn dispatch(
         }
         Plan::RejectOnly(reason) => {
             tracing::error!(%reason, "a redelivered message could not be dead-lettered by the gateway either; it is rejected, so the broker dead-letters it");
-            let work = Work::Published(Published {
+            let work = Work::Published(Box::new(Published {
                 acker: delivery.acker(),
                 settle: Settle::RejectToDeadLetters,
                 confirms: vec![],
@@ -251,7 +259,9 @@ async fn dispatch(
                 failure: None,
                 started,
                 counted,
-            });
+                history: None,
+                _in_flight: None,
+            }));
             return (tokio::spawn(async move { work }), None);
         }
     }
@@ -262,9 +272,25 @@ async fn dispatch(
     match ctx.ordering {
         Ordering::Strict => {
             let span = delivery_span(&delivery);
-            let begun = contained(ctx.processor.begin(&delivery.body, &sender))
-                .instrument(span.clone())
-                .await;
+            // Parsed here, so the request is registered as in flight before its ledger command is tried; a panic
+            // in the parser is this delivery's.
+            let parsed = span.in_scope(|| contained_now(|| ctx.processor.parse(&delivery.body)));
+            let tracking = match &parsed {
+                Ok(parsed) => Tracking::arrived(started).parsed(
+                    parsed,
+                    &ctx.in_flight_requests,
+                    &ctx.processor,
+                ),
+                Err(_) => Tracking::arrived(started),
+            };
+            let begun = match parsed {
+                Ok(parsed) => {
+                    contained(ctx.processor.begin_parsed(&delivery.body, parsed, &sender))
+                        .instrument(span.clone())
+                        .await
+                }
+                Err(panic) => Err(panic),
+            };
             let (begun, stop) = match begun {
                 Ok(staged) => {
                     if let Some(id) = staged.request_id() {
@@ -307,9 +333,9 @@ async fn dispatch(
                         &outlets,
                         &delivery,
                         processed,
-                        started,
                         Some(turn),
                         counted,
+                        tracking,
                     );
                     contained(published).await.unwrap_or_else(|panic| {
                         Work::Lost(format!("a panic while publishing: {panic}"))
@@ -323,6 +349,14 @@ async fn dispatch(
             // Parsed once, here, for its ordering key, and handed on; a panic in the parser is this delivery's.
             let parsed = contained_now(|| ctx.processor.parse(&delivery.body));
             let key = parsed.as_ref().ok().and_then(ordering_key);
+            let tracking = match &parsed {
+                Ok(parsed) => Tracking::arrived(started).parsed(
+                    parsed,
+                    &ctx.in_flight_requests,
+                    &ctx.processor,
+                ),
+                Err(_) => Tracking::arrived(started),
+            };
             let turn = sequencer.enter(key).await;
             let work = tokio::spawn(async move {
                 let _turn = turn.wait().await;
@@ -342,7 +376,7 @@ async fn dispatch(
                         tracing::Span::current().record("request_id", printable(id));
                     }
                     let published = publish_outcome(
-                        &ctx, &outlets, &delivery, processed, started, None, counted,
+                        &ctx, &outlets, &delivery, processed, None, counted, tracking,
                     );
                     contained(published).await.unwrap_or_else(|panic| {
                         Work::Lost(format!("a panic while publishing: {panic}"))

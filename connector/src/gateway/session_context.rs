@@ -1,11 +1,12 @@
 //! What every broker session shares: the processor, the state store, the broker settings, health, the ordering
-//! and its bounds, and the `reply_to` copier; handed to each delivery's work.
+//! and its bounds, the `reply_to` copier and the registry of requests in flight; handed to each delivery's work.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use amqp_transport::AmqpSettings;
 
+use super::in_flight_requests::InFlightRequests;
 use super::reply_copies::ReplyCopies;
 use crate::config::Ordering;
 use crate::health::Health;
@@ -25,4 +26,6 @@ pub struct SessionContext {
     /// How long shutdown waits for in-flight work before closing anyway.
     pub drain_timeout: Duration,
     pub reply_copies: Arc<ReplyCopies>,
+    /// The requestIds of unsettled deliveries, for the request lookup.
+    pub in_flight_requests: InFlightRequests,
 }

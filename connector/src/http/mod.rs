@@ -1,10 +1,12 @@
 //! The HTTP surface: `/healthz` (alive), `/readyz` (broker + ledger connected and consuming), `/metrics`
 //! (Prometheus text), `/status` (JSON: config summary without secrets, connection states, counters, last errors),
-//! the dead-letter desk (`dead_letters.rs`), and the operator page (`page.rs`).
+//! `/requests` and `/requests/{requestId}` (the run history and the request lookup: `requests.rs`), the dead-letter
+//! desk (`dead_letters.rs`), and the operator page (`page.rs`, with the lookup as a page in `lookup_page.rs`).
 
 pub mod activity;
 pub mod admin_token;
 pub mod dead_letters;
+mod lookup_page;
 mod metric_totals;
 pub mod overview;
 pub mod page;
@@ -24,6 +26,8 @@ use serde_json::json;
 use crate::health::Health;
 use crate::metrics_names;
 
+mod requests;
+
 /// What the handlers read.
 #[derive(Clone)]
 pub struct HttpState {
@@ -37,6 +41,8 @@ pub struct HttpState {
     pub dead_letters: Arc<dead_letters::DeadLetterDesk>,
     /// The operator page's chart, sampled while the HTTP surface serves.
     pub activity: Arc<activity::ActivityLog>,
+    /// The state store and the requests in flight, once the store is open (`/requests`, see `requests.rs`).
+    pub requests: Arc<OnceLock<crate::request_lookup::RequestRecords>>,
 }
 
 /// Installs the process-wide Prometheus recorder once and returns its handle.
@@ -65,6 +71,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/page/app.js", get(page::script))
         .route("/page/style.css", get(page::style))
         .route("/overview", get(overview::overview))
+        .route("/lookup", get(lookup_page::lookup))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -75,6 +82,8 @@ pub fn router(state: HttpState) -> Router {
             post(dead_letters::replay)
                 .layer(DefaultBodyLimit::max(dead_letters::MAX_REPLAY_BODY_BYTES)),
         )
+        .route("/requests", get(requests::list))
+        .route("/requests/{*request_id}", get(requests::show))
         .with_state(state)
 }
 

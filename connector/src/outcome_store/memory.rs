@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{DeliveryAttempts, DeliveryKey, OutcomeStore, StoreError};
+use super::memory_history::MemoryHistory;
+use super::{DeliveryAttempts, DeliveryKey, OutcomeRecord, OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
 /// Each request id's outcome with the unix ms it was recorded at.
@@ -15,6 +16,8 @@ pub struct MemoryOutcomeStore {
     outcomes: Mutex<RecordedOutcomes>,
     checkpoint: Mutex<Option<i64>>,
     attempts: Mutex<HashMap<DeliveryKey, u32>>,
+    /// The run history (`memory_history.rs`).
+    pub(super) history: Mutex<MemoryHistory>,
 }
 
 impl MemoryOutcomeStore {
@@ -36,6 +39,16 @@ impl OutcomeStore for MemoryOutcomeStore {
             .lock()?
             .get(request_id)
             .map(|(_, egress)| egress.clone()))
+    }
+
+    fn recorded(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .get(request_id)
+            .map(|(at, egress)| OutcomeRecord {
+                recorded_at_ms: Some(*at),
+                egress: egress.clone(),
+            }))
     }
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {

@@ -3,18 +3,33 @@
 //!
 //! `put` may be cheap and not yet durable; `flush` makes everything put so far durable. The gateway flushes before it
 //! acks deliveries, which gives one fsync per batch of acks instead of one per message.
+//!
+//! Beside the outcomes it keeps the run history (`request_history.rs`): one entry per requestId saying what became of
+//! it, written in the same batches and swept by the same retention.
 
 mod delivery_attempts;
+mod history_entry;
+#[cfg(test)]
+mod history_tests;
 mod memory;
+mod memory_history;
 mod outcome_record;
 mod redb_attempts;
+mod redb_history;
 mod redb_retention;
 mod redb_store;
+mod request_history;
 mod retention;
 
 pub use delivery_attempts::{DeliveryAttempts, DeliveryKey, delivery_key};
+pub use history_entry::{HistoryEntry, MAX_NAME_BYTES, RequestOutcome};
 pub use memory::MemoryOutcomeStore;
+pub use outcome_record::OutcomeRecord;
 pub use redb_store::RedbOutcomeStore;
+pub use request_history::{
+    DEFAULT_LIST_LIMIT, HistoryPage, HistoryQuery, MAX_HISTORY_ENTRIES, MAX_LIST_LIMIT,
+    RequestHistory, StatusFilter,
+};
 pub use retention::{SweepReport, sweep_expired};
 
 use crate::encoded_egress::EncodedEgress;
@@ -24,10 +39,17 @@ use crate::encoded_egress::EncodedEgress;
 #[error("outcome store: {0}")]
 pub struct StoreError(pub String);
 
-/// Where outcomes are kept.
-pub trait OutcomeStore: Send + Sync {
+/// Where outcomes are kept, with the run history beside them.
+pub trait OutcomeStore: RequestHistory + Send + Sync {
     /// The recorded outcome of a request.
     fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError>;
+    /// The recorded outcome of a request with the time it was recorded, when the store knows it.
+    fn recorded(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
+        Ok(self.get(request_id)?.map(|egress| OutcomeRecord {
+            recorded_at_ms: None,
+            egress,
+        }))
+    }
     /// Records a request's outcome (durable after the next `flush`).
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError>;
     /// Makes every recorded outcome durable.

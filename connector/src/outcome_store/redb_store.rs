@@ -6,7 +6,8 @@
 //! exactly as an unsynced commit would be; the gateway never acks before the flush. Should outcomes pile up without a
 //! flush (a long offline run), they are written without a sync every [`WRITE_BEHIND_LIMIT`] puts, bounding memory.
 //! Outcomes are encoded as in `outcome_record.rs`, with the time they were recorded; a second table orders them by
-//! that time, so expired ones are found without a scan (`redb_retention.rs`).
+//! that time, so expired ones are found without a scan (`redb_retention.rs`). The run history's entries ride in the
+//! same batches and transactions (`redb_history.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,7 +19,10 @@ const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
-use super::outcome_record::{decode, encode, recorded_at_ms};
+use super::history_entry::HistoryEntry;
+use super::outcome_record::{OutcomeRecord, decode, encode, recorded_at_ms};
+use super::redb_history::{HISTORY, HISTORY_TIMES, write_history};
+use super::request_history::MAX_HISTORY_ENTRIES;
 use super::{OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
@@ -34,6 +38,7 @@ const OBSERVER_CHECKPOINT: &str = "observer";
 pub const WRITE_BEHIND_LIMIT: usize = 4096;
 
 type Batch = HashMap<String, Arc<Vec<u8>>>;
+type HistoryBatch = HashMap<String, HistoryEntry>;
 
 /// Outcomes in a redb file.
 pub struct RedbOutcomeStore {
@@ -42,6 +47,8 @@ pub struct RedbOutcomeStore {
     pending: Mutex<Pending>,
     /// One write of pending outcomes at a time, so a batch taken later never commits before an earlier one.
     writer: Mutex<()>,
+    /// The most run-history entries kept ([`MAX_HISTORY_ENTRIES`]; smaller in tests).
+    history_limit: u64,
 }
 
 /// Encoded outcomes not in the database yet.
@@ -53,6 +60,10 @@ struct Pending {
     writing: Arc<Batch>,
     /// Outcomes were committed without a sync since the last durable commit.
     unsynced: bool,
+    /// Run-history entries recorded since the current (or last) write took its batch.
+    history_waiting: HistoryBatch,
+    /// The history entries being written.
+    history_writing: Arc<HistoryBatch>,
 }
 
 pub(super) fn err(context: &str) -> impl Fn(String) -> StoreError + '_ {
@@ -85,6 +96,10 @@ impl RedbOutcomeStore {
             .map_err(|e| err("create table")(e.to_string()))?;
         txn.open_table(OUTCOME_TIMES)
             .map_err(|e| err("create table")(e.to_string()))?;
+        txn.open_table(HISTORY)
+            .map_err(|e| err("create table")(e.to_string()))?;
+        txn.open_table(HISTORY_TIMES)
+            .map_err(|e| err("create table")(e.to_string()))?;
         txn.commit().map_err(|e| err("commit")(e.to_string()))?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // The file's name must survive a crash as well as its contents.
@@ -95,6 +110,7 @@ impl RedbOutcomeStore {
             db: RwLock::new(db),
             pending: Mutex::new(Pending::default()),
             writer: Mutex::new(()),
+            history_limit: MAX_HISTORY_ENTRIES,
         };
         store.index_untimed_outcomes()?;
         Ok(store)
@@ -120,17 +136,25 @@ impl RedbOutcomeStore {
     /// commits durable.
     fn write_pending(&self, durable: bool) -> Result<(), StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let batch = {
+        let (batch, history) = {
             let mut pending = self.pending();
-            if pending.waiting.is_empty() && !(pending.unsynced && durable) {
+            if pending.waiting.is_empty()
+                && pending.history_waiting.is_empty()
+                && !(pending.unsynced && durable)
+            {
                 return Ok(());
             }
             pending.writing = Arc::new(std::mem::take(&mut pending.waiting));
-            Arc::clone(&pending.writing)
+            pending.history_writing = Arc::new(std::mem::take(&mut pending.history_waiting));
+            (
+                Arc::clone(&pending.writing),
+                Arc::clone(&pending.history_writing),
+            )
         };
-        let written = self.commit_batch(&batch, durable);
+        let written = self.commit_batch(&batch, &history, durable);
         let mut pending = self.pending();
         pending.writing = Arc::default();
+        pending.history_writing = Arc::default();
         match written {
             Ok(()) => {
                 pending.unsynced = !durable;
@@ -144,12 +168,23 @@ impl RedbOutcomeStore {
                         .entry(request_id.clone())
                         .or_insert_with(|| Arc::clone(bytes));
                 }
+                for (request_id, entry) in history.iter() {
+                    pending
+                        .history_waiting
+                        .entry(request_id.clone())
+                        .or_insert_with(|| entry.clone());
+                }
                 Err(e)
             }
         }
     }
 
-    fn commit_batch(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+    fn commit_batch(
+        &self,
+        batch: &Batch,
+        history: &HistoryBatch,
+        durable: bool,
+    ) -> Result<(), StoreError> {
         let mut txn = self
             .db()
             .begin_write()
@@ -179,12 +214,46 @@ impl RedbOutcomeStore {
                 }
             }
         }
+        write_history(&txn, history, self.history_limit)?;
         txn.commit().map_err(|e| err("commit")(e.to_string()))
     }
-}
 
-impl OutcomeStore for RedbOutcomeStore {
-    fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError> {
+    /// Keeps run-history entries for the next write, like outcomes (written unsynced should they pile up).
+    pub(super) fn put_history(&self, entries: Vec<HistoryEntry>) -> Result<(), StoreError> {
+        let waiting = {
+            let mut pending = self.pending();
+            for entry in entries {
+                pending
+                    .history_waiting
+                    .insert(entry.request_id.clone(), entry);
+            }
+            pending.history_waiting.len()
+        };
+        if waiting >= WRITE_BEHIND_LIMIT {
+            self.write_pending(false)?;
+        }
+        Ok(())
+    }
+
+    /// A history entry not written yet.
+    pub(super) fn pending_history(&self, request_id: &str) -> Option<HistoryEntry> {
+        let pending = self.pending();
+        pending
+            .history_waiting
+            .get(request_id)
+            .or_else(|| pending.history_writing.get(request_id))
+            .cloned()
+    }
+
+    /// The same store keeping at most `limit` history entries, to see the bound at work without 100,000 of them.
+    #[cfg(test)]
+    pub(super) fn with_history_limit(mut self, limit: u64) -> Self {
+        self.history_limit = limit;
+        self
+    }
+
+    /// A recorded outcome with its time, from memory or the file.
+    fn recorded_bytes(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
         let in_memory = {
             let pending = self.pending();
             pending
@@ -194,7 +263,7 @@ impl OutcomeStore for RedbOutcomeStore {
                 .cloned()
         };
         if let Some(bytes) = in_memory {
-            return decode(&bytes).map(|r| Some(r.egress)).ok_or_else(|| {
+            return decode(&bytes).map(Some).ok_or_else(|| {
                 StoreError(format!("pending outcome of {request_id:?} is corrupt"))
             });
         }
@@ -212,8 +281,18 @@ impl OutcomeStore for RedbOutcomeStore {
             return Ok(None);
         };
         decode(value.value())
-            .map(|r| Some(r.egress))
+            .map(Some)
             .ok_or_else(|| StoreError(format!("stored outcome of {request_id:?} is corrupt")))
+    }
+}
+
+impl OutcomeStore for RedbOutcomeStore {
+    fn get(&self, request_id: &str) -> Result<Option<Vec<EncodedEgress>>, StoreError> {
+        Ok(self.recorded_bytes(request_id)?.map(|r| r.egress))
+    }
+
+    fn recorded(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
+        self.recorded_bytes(request_id)
     }
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {

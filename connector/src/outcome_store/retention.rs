@@ -1,6 +1,7 @@
 //! Sweeping expired outcomes: every outcome recorded more than `state.outcome_retention` ago is removed, in batches
 //! so no single write holds the store long, and the store is compacted when that freed a large part of it, so its
-//! size follows what is kept. The gateway runs a sweep every `state.sweep_every` on a blocking thread.
+//! size follows what is kept. The run history's entries expire with them, by the same cutoff. The gateway runs a
+//! sweep every `state.sweep_every` on a blocking thread.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,8 @@ const BATCH: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub removed: usize,
+    /// Run-history entries removed.
+    pub history_removed: usize,
     /// Outcomes still kept.
     pub kept: u64,
     pub compacted: bool,
@@ -39,10 +42,19 @@ pub fn sweep_expired(
             break;
         }
     }
+    let mut history_removed = 0;
+    loop {
+        let batch = store.remove_history_before(cutoff, BATCH)?;
+        history_removed += batch;
+        if batch < BATCH {
+            break;
+        }
+    }
     let kept = store.count()?;
     let compacted = removed > 0 && removed as u64 >= kept && store.compact()?;
     Ok(SweepReport {
         removed,
+        history_removed,
         kept,
         compacted,
         took: started.elapsed(),

@@ -46,6 +46,9 @@ pub struct Processed {
     pub message_name: &'static str,
     pub egress: Vec<EncodedEgress>,
     pub disposition: Disposition,
+    /// For a [`Disposition::Completed`] outcome that is a Failure, its errorCode (the run history files it under
+    /// it); none for a success and for every other disposition, which names its own code.
+    pub failure_code: Option<u16>,
 }
 
 /// A request after [`Processor::begin`]: either its outcome is already known, or its ledger command is sequenced and
@@ -55,6 +58,8 @@ pub struct Staged {
     pub(in crate::processor) request_id: Option<String>,
     pub(in crate::processor) message_name: &'static str,
     pub(in crate::processor) step: Step,
+    /// The errorCode of a Failure decided in phase 1 (see [`Processed::failure_code`]).
+    pub(in crate::processor) failure_code: Option<u16>,
 }
 
 pub(in crate::processor) enum Step {

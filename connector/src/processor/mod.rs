@@ -114,14 +114,17 @@ impl Processor {
                 request_id: Some(request_id),
                 message_name,
                 step: Step::Done(vec![], disposition),
+                failure_code: None,
             };
         }
+        let mut failure_code = None;
         let step = match self.outcomes.get(&request_id) {
             Ok(Some(egress)) => Step::Done(egress, Disposition::Replayed),
             Ok(None) => {
                 let decision = self.decide(&request, sender, fault).await;
                 match decision {
                     Ok(Decision::Egress(messages)) => {
+                        failure_code = outcome::failure_code(&messages);
                         let (egress, disposition) = self.record(&request_id, &messages);
                         Step::Done(egress, disposition)
                     }
@@ -147,6 +150,7 @@ impl Processor {
             request_id: Some(request_id),
             message_name,
             step,
+            failure_code,
         }
     }
 
@@ -158,6 +162,7 @@ impl Processor {
             request_id,
             message_name,
             step,
+            mut failure_code,
         } = staged;
         let (egress, disposition) = match step {
             Step::Done(egress, disposition) => (egress, disposition),
@@ -171,7 +176,9 @@ impl Processor {
                 match pending.committed().await {
                     Ok(tx) => {
                         after_commit_fault(after_commit, id);
-                        self.record(id, &egress.build(&self.settings.info, id, &tx))
+                        let messages = egress.build(&self.settings.info, id, &tx);
+                        failure_code = outcome::failure_code(&messages);
+                        self.record(id, &messages)
                     }
                     Err(e) => {
                         let reason = format!(
@@ -193,6 +200,7 @@ impl Processor {
             message_name,
             egress,
             disposition,
+            failure_code,
         }
     }
 }

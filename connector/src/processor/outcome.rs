@@ -29,6 +29,7 @@ impl Processor {
                     reason: error.message.clone(),
                 },
             ),
+            failure_code: None,
         }
     }
 
@@ -55,6 +56,16 @@ impl Processor {
             ),
         }
     }
+}
+
+/// The errorCode of the Failure among an outcome's messages, if there is one.
+pub(in crate::processor) fn failure_code(messages: &[EgressMessage]) -> Option<u16> {
+    messages.iter().find_map(|message| match message {
+        EgressMessage::RequestFailure(m) => m.additional_information.error_code,
+        EgressMessage::CorrelatableFailure(m) => m.additional_information.error_code,
+        EgressMessage::GenericFailure(m) => m.additional_information.error_code,
+        _ => None,
+    })
 }
 
 /// Whether an egress message is a Failure (decided on the typed message, before it is encoded).

@@ -51,6 +51,7 @@ impl Processor {
             disposition: Disposition::Poisoned {
                 reason: reason.to_owned(),
             },
+            failure_code: None,
         }
     }
 }

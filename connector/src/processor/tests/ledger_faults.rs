@@ -93,6 +93,24 @@ impl OutcomeStore for CountingStore {
     }
 }
 
+impl RequestHistory for CountingStore {
+    fn record_history(&self, entries: Vec<HistoryEntry>) -> Result<(), StoreError> {
+        self.inner.record_history(entries)
+    }
+    fn history_entry(&self, id: &str) -> Result<Option<HistoryEntry>, StoreError> {
+        self.inner.history_entry(id)
+    }
+    fn recent_history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.inner.recent_history(query)
+    }
+    fn remove_history_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError> {
+        self.inner.remove_history_before(cutoff_ms, limit)
+    }
+    fn history_len(&self) -> Result<u64, StoreError> {
+        self.inner.history_len()
+    }
+}
+
 #[tokio::test]
 async fn a_failure_is_made_durable_before_the_next_ledger_command() {
     let store = Arc::new(CountingStore::default());

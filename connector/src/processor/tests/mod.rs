@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::Config;
 use crate::embedded_catalog::template_catalog;
-use crate::outcome_store::{MemoryOutcomeStore, StoreError};
+use crate::outcome_store::{
+    HistoryEntry, HistoryPage, HistoryQuery, MemoryOutcomeStore, RequestHistory, StoreError,
+};
 use indexmap::IndexMap;
 use ledger_port::{Clock, Command, LedgerError, Submission, Transaction, UpdateFilter};
 use message_schema::egress::LedgerInfo;

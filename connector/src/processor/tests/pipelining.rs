@@ -152,6 +152,24 @@ impl OutcomeStore for UnflushableStore {
     }
 }
 
+impl RequestHistory for UnflushableStore {
+    fn record_history(&self, entries: Vec<HistoryEntry>) -> Result<(), StoreError> {
+        self.inner.record_history(entries)
+    }
+    fn history_entry(&self, id: &str) -> Result<Option<HistoryEntry>, StoreError> {
+        self.inner.history_entry(id)
+    }
+    fn recent_history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.inner.recent_history(query)
+    }
+    fn remove_history_before(&self, cutoff_ms: u64, limit: usize) -> Result<usize, StoreError> {
+        self.inner.remove_history_before(cutoff_ms, limit)
+    }
+    fn history_len(&self) -> Result<u64, StoreError> {
+        self.inner.history_len()
+    }
+}
+
 #[tokio::test]
 async fn no_command_runs_ahead_of_a_failure_that_could_not_be_made_durable() {
     let f = fixture_with(Arc::new(UnflushableStore::default()));
