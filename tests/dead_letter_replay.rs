@@ -385,3 +385,57 @@ async fn a_replay_killed_midway_loses_nothing_and_duplicates_no_effect() {
     );
     h.broker.cleanup().await;
 }
+
+/// A letter that fails again at once (a 4000 stays malformed) is dead-lettered behind the letters being replayed; the
+/// replay walks only the letters there when it started, so it ends, and replays each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_that_fails_again_is_replayed_once_per_run() {
+    let h = Harness::new("dl-again", LedgerKind::Embedded).await;
+    let config = h.config(gateway_harness::IN_MEMORY, "");
+    let _gw = h.start(&config).await;
+    let messages: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            format!(r#"{{"requestId":"again-{i}","messageName":"NoSuchMessage"}}"#).into_bytes()
+        })
+        .collect();
+    h.broker.publish_all(&messages).await;
+    wait_for_ready(&h.names.dead_letter_queue, 3).await;
+
+    let mut replay = std::process::Command::new(env!("CARGO_BIN_EXE_connector"))
+        .args(["dead-letters", "replay", "--code", "4000", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while replay.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = replay.kill();
+            let _ = replay.wait();
+            panic!("the replay never ended: it kept replaying letters that came back");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = replay.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["moved"], 3, "{lines:?}");
+    let replayed: Vec<&str> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| l["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(replayed, ["again-0", "again-1", "again-2"]);
+    // They fail again and are back, each once.
+    wait_for_ready(&h.names.dead_letter_queue, 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        queue_counts(&h.names.dead_letter_queue).map(|c| c.0),
+        Some(3)
+    );
+    h.broker.cleanup().await;
+}

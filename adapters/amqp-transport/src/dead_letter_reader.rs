@@ -21,6 +21,8 @@ pub struct DeadLetter {
     pub timestamp_secs: Option<u64>,
     /// The `time` of the newest `x-death` entry, when the broker dead-lettered the original itself.
     pub death_time_secs: Option<u64>,
+    /// Letters ready in the queue behind this one when it was read, as the broker counted them.
+    pub left_behind: u32,
 }
 
 /// Fetches the letters of one queue in order; see the module comment for why nothing is lost by reading.
@@ -52,6 +54,7 @@ impl DeadLetterReader {
         let Some(got) = got else {
             return Ok(None);
         };
+        let left_behind = got.message_count;
         let props = &got.delivery.properties;
         let timestamp_secs = props.timestamp().filter(|t| *t > 0);
         let death_time_secs = props
@@ -63,6 +66,7 @@ impl DeadLetterReader {
             delivery: to_delivery(got.delivery, self.generation),
             timestamp_secs,
             death_time_secs,
+            left_behind,
         }))
     }
 

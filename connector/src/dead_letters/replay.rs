@@ -44,6 +44,9 @@ pub async fn list_letters(
 
 /// Moves the letters `filter` chooses back to `ingress_queue` (or, `dry_run`, only says which), handing each chosen
 /// letter to `on_letter` with its `action`. An empty filter is refused: the caller names its own flags in the error.
+///
+/// Only the letters in the queue when the replay starts are walked: a replayed letter that fails again at once (a
+/// 4000 stays malformed) is dead-lettered behind them, and walking on would replay it again and again.
 pub async fn replay_letters(
     session: &AmqpSession,
     ingress_queue: &str,
@@ -60,8 +63,14 @@ pub async fn replay_letters(
     let mut counts = ReplayCounts::default();
     let result: anyhow::Result<()> = async {
         let mut position = 0;
-        while let Some(letter) = reader.next().await? {
+        let mut at_start: Option<usize> = None;
+        while at_start.is_none_or(|n| position < n) {
+            let Some(letter) = reader.next().await? else {
+                break;
+            };
             position += 1;
+            // The broker counts what is behind the first letter read: that and the first are the queue at start.
+            at_start.get_or_insert(letter.left_behind as usize + 1);
             let summary = LetterSummary::of(&letter);
             if !filter.matches(&summary) {
                 counts.kept += 1;
