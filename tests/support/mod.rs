@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod example_requests;
 pub mod gateway_harness;
 pub mod http_request;

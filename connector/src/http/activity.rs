@@ -58,11 +58,19 @@ impl ActivityLog {
         }
     }
 
-    /// The windows between consecutive samples, oldest first.
-    pub fn windows(&self) -> Vec<ActivityWindow> {
+    /// The windows between consecutive samples, oldest first, and a last one still open: from the newest sample to
+    /// `now` as `metrics_text` counts it, so a page opened a moment after start already shows what happened.
+    pub fn windows_until(&self, metrics_text: &str, now_unix_ms: u64) -> Vec<ActivityWindow> {
         let all = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Totals {
+            at_unix_ms: now_unix_ms,
+            answered: family_total(metrics_text, metrics_names::INGRESS_MESSAGES),
+            failed: family_total(metrics_text, metrics_names::FAILURES),
+        };
+        let open = all.back().filter(|last| now.at_unix_ms > last.at_unix_ms);
         all.iter()
             .zip(all.iter().skip(1))
+            .chain(open.map(|last| (last, &now)))
             .map(|(before, after)| ActivityWindow {
                 at_unix_ms: after.at_unix_ms,
                 // Counters only grow; a difference below 0 could only come from a restarted recorder.
@@ -96,13 +104,13 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_the_differences_between_samples() {
+    fn windows_are_the_differences_between_samples_and_the_last_one_is_open() {
         let log = ActivityLog::default();
         log.sample(&text(0, 0), 1_000);
         log.sample(&text(10, 2), 11_000);
         log.sample(&text(25, 2), 21_000);
         assert_eq!(
-            log.windows(),
+            log.windows_until(&text(27, 3), 24_000),
             [
                 ActivityWindow {
                     at_unix_ms: 11_000,
@@ -114,8 +122,15 @@ mod tests {
                     answered: 15,
                     failed: 0
                 },
+                ActivityWindow {
+                    at_unix_ms: 24_000,
+                    answered: 2,
+                    failed: 1
+                },
             ]
         );
+        // No open window when nothing has passed since the last sample.
+        assert_eq!(log.windows_until(&text(25, 2), 21_000).len(), 2);
     }
 
     #[test]
@@ -124,11 +139,9 @@ mod tests {
         for i in 0..(WINDOWS as u64 * 3) {
             log.sample(&text(i, 0), i * 10_000);
         }
-        let windows = log.windows();
+        let last = (WINDOWS as u64 * 3 - 1) * 10_000;
+        let windows = log.windows_until(&text(0, 0), last);
         assert_eq!(windows.len(), WINDOWS);
-        assert_eq!(
-            windows.last().map(|w| w.at_unix_ms),
-            Some((WINDOWS as u64 * 3 - 1) * 10_000)
-        );
+        assert_eq!(windows.last().map(|w| w.at_unix_ms), Some(last));
     }
 }

@@ -56,7 +56,7 @@ pub async fn overview(State(state): State<HttpState>) -> Response {
         "consuming": snapshot.consuming,
         "ledgerEnd": ledger_end,
         "observerLag": gauge(&metrics_text, metrics_names::OBSERVER_LAG).map(|lag| lag as i64),
-        "activity": state.activity.windows(),
+        "activity": state.activity.windows_until(&metrics_text, crate::outcome_store::now_ms()),
         "failuresByCode": failures_by_code,
         "lastErrors": snapshot.last_errors,
         "deadLetters": dead_letters,

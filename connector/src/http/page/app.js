@@ -30,35 +30,41 @@ function replaceRows(tbody, rows, emptyText, columns) {
   rows.forEach((tr) => tbody.appendChild(tr));
 }
 
+// The chart always spans fifteen minutes (90 windows of 10 s and the one still open), newest on the right, so a
+// gateway that just started shows a short stretch at the right rather than one window stretched across.
+const CHART_SLOTS = 91;
+
 function drawChart(samples) {
   const svg = byId("activity-chart");
   const ns = "http://www.w3.org/2000/svg";
   svg.replaceChildren();
   if (samples.length === 0) return;
   const width = 600, height = 120;
-  const max = Math.max(1, ...samples.map((s) => Math.max(s.answered, s.failed)));
-  const step = width / Math.max(1, samples.length - 1);
-  const barWidth = Math.max(1, width / samples.length - 1);
-  samples.forEach((s, i) => {
+  const recent = samples.slice(-CHART_SLOTS);
+  const max = Math.max(1, ...recent.map((s) => Math.max(s.answered, s.failed)));
+  const slot = width / CHART_SLOTS;
+  const x = (i) => width - (recent.length - i) * slot + slot / 2;
+  const y = (value) => height - 2 - (value / max) * (height - 4);
+  recent.forEach((s, i) => {
     if (s.failed > 0) {
       const bar = document.createElementNS(ns, "rect");
-      const h = (s.failed / max) * (height - 4);
       bar.setAttribute("class", "bar");
-      bar.setAttribute("x", String(Math.max(0, i * step - barWidth / 2)));
-      bar.setAttribute("y", String(height - h));
-      bar.setAttribute("width", String(barWidth));
-      bar.setAttribute("height", String(h));
+      bar.setAttribute("x", (x(i) - slot * 0.4).toFixed(1));
+      bar.setAttribute("y", y(s.failed).toFixed(1));
+      bar.setAttribute("width", (slot * 0.8).toFixed(1));
+      bar.setAttribute("height", (height - 2 - y(s.failed)).toFixed(1));
       svg.appendChild(bar);
     }
   });
-  const points = samples
-    .map((s, i) => `${(i * step).toFixed(1)},${(height - 2 - (s.answered / max) * (height - 4)).toFixed(1)}`)
-    .join(" ");
   const line = document.createElementNS(ns, "polyline");
   line.setAttribute("class", "line");
-  line.setAttribute("points", points);
+  // One window is drawn as a short level stroke across its slot.
+  const points = recent.length === 1
+    ? [[x(0) - slot / 2, y(recent[0].answered)], [x(0) + slot / 2, y(recent[0].answered)]]
+    : recent.map((s, i) => [x(i), y(s.answered)]);
+  line.setAttribute("points", points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" "));
   svg.appendChild(line);
-  const last = samples[samples.length - 1];
+  const last = recent[recent.length - 1];
   byId("activity-caption").textContent =
     `Requests answered (line) and failures (bars) per 10 seconds; peak ${max}, last window ${last.answered} answered, ${last.failed} failed.`;
 }
