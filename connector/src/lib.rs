@@ -16,8 +16,10 @@
 //! Beside the walk: [`config`] (one YAML file, every error naming its path), [`assembly`] (a processor from a config,
 //! for `run`, `process` and `test`), [`ledger_factory`] and [`embedded_catalog`] (which ledger, and the embedded
 //! ledger's choice semantics from the mapping), [`observer`] (the ledger's own history published), [`health`] and
-//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], [`cli`] (one file per subcommand), and
-//! [`closest_name`] (the "did you mean" every error about an unknown name ends with).
+//! [`http`] (what `/status`, `/readyz` and `/metrics` report), [`shutdown`], [`cli`] (one file per subcommand),
+//! [`closest_name`] (the "did you mean" every error about an unknown name ends with), and tracing: [`trace_context`]
+//! (W3C `traceparent`/`tracestate`), [`request_trace`] (a delivery's trace, carried to ledger calls and egress) and
+//! [`telemetry`] (optional OTLP export of spans).
 
 pub mod assembly;
 pub mod backoff;
@@ -43,4 +45,7 @@ pub mod param_type;
 pub mod processor;
 pub mod publishing;
 pub mod request_faults;
+pub mod request_trace;
 pub mod shutdown;
+pub mod telemetry;
+pub mod trace_context;
