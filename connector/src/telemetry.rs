@@ -18,15 +18,16 @@ use crate::config::TelemetryConfig;
 /// How long one export may take before the batch is given up.
 const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The tracing layer that hands spans to the pipeline.
+pub type SpanLayer<S> = Box<dyn Layer<S> + Send + Sync>;
+
 /// The running export pipeline.
 pub struct Telemetry {
     provider: SdkTracerProvider,
 }
 
 /// The pipeline and the tracing layer that feeds it its spans; None when no endpoint is configured.
-pub fn start<S>(
-    config: &TelemetryConfig,
-) -> anyhow::Result<Option<(Telemetry, Box<dyn Layer<S> + Send + Sync>)>>
+pub fn start<S>(config: &TelemetryConfig) -> anyhow::Result<Option<(Telemetry, SpanLayer<S>)>>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
