@@ -270,24 +270,26 @@ impl TelemetryConfig {
 
     fn invalid_setting(&self) -> Option<(&'static str, String)> {
         if let Some(endpoint) = &self.otlp_endpoint {
-            let host = endpoint
+            let authority = endpoint
                 .strip_prefix("http://")
                 .map(|rest| rest.split('/').next().unwrap_or_default());
-            match host {
-                Some(host)
-                    if !host.is_empty()
-                        && !host.contains('@')
-                        && !endpoint.contains(char::is_whitespace) => {}
-                _ => {
-                    return Some((
-                        "telemetry.otlp_endpoint",
-                        format!(
-                            "{endpoint:?} is not an OTLP/HTTP endpoint: expected http://host:port (e.g. \
-                             http://127.0.0.1:4318), without user info; https is not supported (run the collector \
-                             beside the gateway)"
-                        ),
-                    ));
+            let problem = match authority {
+                _ if endpoint.contains(char::is_whitespace) => Some(format!("{endpoint:?} holds whitespace")),
+                // User info may be a secret: named, never shown.
+                Some(authority) if authority.contains('@') => {
+                    Some("the endpoint holds user info (`user:password@`), which is not sent as credentials".to_owned())
                 }
+                Some(authority) if !authority.is_empty() => None,
+                _ => Some(format!("{endpoint:?} is not an http:// URL with a host")),
+            };
+            if let Some(problem) = problem {
+                return Some((
+                    "telemetry.otlp_endpoint",
+                    format!(
+                        "{problem}; expected an OTLP/HTTP endpoint http://host:port (e.g. http://127.0.0.1:4318); \
+                         https is not supported (run the collector beside the gateway)"
+                    ),
+                ));
             }
         }
         if self.service_name.trim().is_empty() {
