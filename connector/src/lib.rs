@@ -17,8 +17,10 @@
 //! for `run`, `process` and `test`), [`ledger_factory`] and [`embedded_catalog`] (which ledger, and the embedded
 //! ledger's choice semantics from the mapping), [`observer`] (the ledger's own history published), [`health`] and
 //! [`http`] (what `/status`, `/readyz`, `/metrics` and `/requests` report; [`request_lookup`] builds the last from
-//! the state store's outcomes and run history), [`shutdown`], [`cli`] (one file per subcommand), and
-//! [`closest_name`] (the "did you mean" every error about an unknown name ends with).
+//! the state store's outcomes and run history), [`shutdown`], [`cli`] (one file per subcommand), [`closest_name`]
+//! (the "did you mean" every error about an unknown name ends with), and tracing: [`trace_context`] (W3C
+//! `traceparent`/`tracestate`), [`request_trace`] (a delivery's trace, carried to ledger calls and egress) and
+//! [`telemetry`] (optional OTLP export of spans).
 
 pub mod assembly;
 pub mod backoff;
@@ -46,4 +48,7 @@ pub mod processor;
 pub mod publishing;
 pub mod request_faults;
 pub mod request_lookup;
+pub mod request_trace;
 pub mod shutdown;
+pub mod telemetry;
+pub mod trace_context;

@@ -170,12 +170,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             token_file,
             latency_ms,
+            record_trace_context,
         } => {
             let options = connector::cli::SandboxOptions {
                 config,
                 listen,
                 token_file,
                 latency: std::time::Duration::from_millis(latency_ms),
+                record_trace_context,
             };
             connector::cli::sandbox(&options).await?;
             Ok(ExitCode::SUCCESS)

@@ -761,6 +761,16 @@ impl Sandbox {
     /// Starts `connector sandbox --config <config> --listen 127.0.0.1:0` (with `--token-file` when given), logging
     /// to `log`, and waits for its `listening on` line.
     pub fn start(config: &Path, log: &Path, token_file: Option<&Path>) -> Self {
+        Self::start_with_args(config, log, token_file, &[])
+    }
+
+    /// Like [`Sandbox::start`], with more command-line arguments (`--latency-ms`, `--record-trace-context`, …).
+    pub fn start_with_args(
+        config: &Path,
+        log: &Path,
+        token_file: Option<&Path>,
+        args: &[&std::ffi::OsStr],
+    ) -> Self {
         let stderr = std::fs::File::create(log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_connector"));
         command
@@ -782,6 +792,7 @@ impl Sandbox {
         if let Some(token_file) = token_file {
             command.arg("--token-file").arg(token_file);
         }
+        command.args(args);
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

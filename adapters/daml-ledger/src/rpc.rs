@@ -1,5 +1,6 @@
-//! How every call to the participant is made: the `authorization` header from the token file, a deadline, and a
-//! failed call's status turned into the port's classified error through the table shared with the sandbox
+//! How every call to the participant is made: the `authorization` header from the token file, the request's W3C
+//! trace context (`traceparent`, `tracestate`) when the gateway set one, a deadline, and a failed call's status
+//! turned into the port's classified error through the table shared with the sandbox
 //! (`daml_ledger_api::rejection`).
 //!
 //! Unary calls carry the deadline both ways: as `grpc-timeout`, so the participant can give up too, and as a local
@@ -17,7 +18,8 @@ use daml_ledger_api::v2::{
     command_service_client::CommandServiceClient, state_service_client::StateServiceClient,
     update_service_client::UpdateServiceClient,
 };
-use ledger_port::{LedgerError, RejectionReason};
+use ledger_port::{LedgerError, RejectionReason, current_trace_headers};
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -86,7 +88,8 @@ impl Rpc {
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
-    /// A request with the current token and, for unary calls, the deadline. A token file that cannot be used is a
+    /// A request with the current token, the trace context of the request it is made for (so the participant's
+    /// traces join the gateway's) and, for unary calls, the deadline. A token file that cannot be used is a
     /// configuration fault: the gateway must stop, not retry or reject the request.
     pub fn request<T>(&self, message: T, kind: CallKind) -> Result<Request<T>, LedgerError> {
         let mut request = Request::new(message);
@@ -99,6 +102,7 @@ impl Rpc {
             })?;
             request.metadata_mut().insert("authorization", header);
         }
+        insert_trace_context(request.metadata_mut());
         Ok(request)
     }
 
@@ -173,6 +177,23 @@ impl Rpc {
     }
 }
 
+/// `traceparent` and `tracestate` of the ledger call being made, when the gateway runs it for a request. The values
+/// were validated and formatted by the gateway; one that is still not a valid metadata value is left out rather
+/// than failing the call.
+fn insert_trace_context(metadata: &mut MetadataMap) {
+    let Some(headers) = current_trace_headers() else {
+        return;
+    };
+    if let Ok(value) = AsciiMetadataValue::try_from(headers.traceparent.as_str()) {
+        metadata.insert("traceparent", value);
+    }
+    if let Some(state) = headers.tracestate.as_deref()
+        && let Ok(value) = AsciiMetadataValue::try_from(state)
+    {
+        metadata.insert("tracestate", value);
+    }
+}
+
 /// The port's error for an answer that arrived but does not fit the port's model: permanent, because asking again
 /// gets the same answer.
 pub fn conversion_failed(call: &str, error: impl std::fmt::Display) -> LedgerError {
@@ -229,6 +250,30 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("Bearer d.e.ff")
         );
+    }
+
+    #[tokio::test]
+    async fn calls_made_for_a_request_carry_its_trace_context() {
+        let rpc = rpc(None);
+        let outside = rpc.request((), CallKind::Unary).expect("request");
+        assert!(outside.metadata().get("traceparent").is_none());
+        let headers = ledger_port::TraceHeaders {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+            tracestate: Some("congo=t61rcWkgMzE".to_owned()),
+        };
+        let inside = ledger_port::with_trace_headers(Some(headers.clone()), async {
+            rpc.request((), CallKind::Stream).expect("request")
+        })
+        .await;
+        let text = |name: &str| {
+            inside
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(text("traceparent"), Some(headers.traceparent));
+        assert_eq!(text("tracestate"), headers.tracestate);
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! The sandbox server: the five services behind the token check, on a bound TCP listener, until a shutdown signal.
+//! The sandbox server: the services behind the token check, each call in a span that notes its trace context, on a
+//! bound TCP listener, until a shutdown signal.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::context::Context;
 use crate::party_management_service::SandboxPartyManagementService;
 use crate::settings::SandboxSettings;
 use crate::state_service::SandboxStateService;
+use crate::trace_context_log::{TraceContextLog, call_span};
 use crate::update_service::SandboxUpdateService;
 use crate::version_service::SandboxVersionService;
 
@@ -37,6 +39,7 @@ pub struct Sandbox {
     context: Arc<Context>,
     token: TokenCheck,
     participant_id: String,
+    trace_context_log: Option<TraceContextLog>,
     stop: watch::Sender<bool>,
 }
 
@@ -57,6 +60,7 @@ impl Sandbox {
             } else {
                 settings.participant_id
             },
+            trace_context_log: settings.trace_context_log,
             stop,
         }
     }
@@ -72,6 +76,7 @@ impl Sandbox {
             context,
             token,
             participant_id,
+            trace_context_log,
             stop,
         } = self;
         let signal = async move {
@@ -79,6 +84,7 @@ impl Sandbox {
             let _ = stop.send(true);
         };
         tonic::transport::Server::builder()
+            .trace_fn(move |request| call_span(trace_context_log.as_ref(), request))
             .add_service(InterceptedService::new(
                 VersionServiceServer::new(SandboxVersionService),
                 token.clone(),

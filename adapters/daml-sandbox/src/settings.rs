@@ -1,10 +1,12 @@
-//! What a sandbox is configured with: the access token it demands, the latency it adds to submissions, and the
-//! templates its ledger knows.
+//! What a sandbox is configured with: the access token it demands, the latency it adds to submissions, the
+//! templates its ledger knows, and where it records the trace context calls arrive with.
 
 use std::fmt;
 use std::time::Duration;
 
 use ledger_port::TemplateId;
+
+use crate::trace_context_log::TraceContextLog;
 
 /// Sandbox settings. `Default` is an open sandbox (no token), no added latency, no template check.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +20,8 @@ pub struct SandboxSettings {
     pub known_templates: Option<Vec<TemplateId>>,
     /// What `PartyManagementService.GetParticipantId` answers (`sandbox::<ledger id>`); empty: `sandbox`.
     pub participant_id: String,
+    /// Where the trace context of every call is written down, for tests (`--record-trace-context`).
+    pub trace_context_log: Option<TraceContextLog>,
 }
 
 /// The bearer token a sandbox accepts. Its text never appears in `Debug` output, logs or errors.

@@ -10,6 +10,7 @@ mod error;
 mod model;
 mod pending;
 mod pruned;
+mod trace_headers;
 
 pub use clock::Clock;
 pub use committed_command::CommittedCommand;
@@ -21,6 +22,7 @@ pub use model::{
 };
 pub use pending::PendingCommit;
 pub use pruned::{PRUNED_DATA_ACCESSED, PrunedOffset};
+pub use trace_headers::{TraceHeaders, current_trace_headers, with_trace_headers};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;

@@ -124,6 +124,10 @@ pub enum Command {
         /// Milliseconds added to every command submission (benchmarks).
         #[arg(long, default_value = "0")]
         latency_ms: u64,
+        /// Append one JSON line per call to this file: the method and the `traceparent` / `tracestate` metadata it
+        /// carried (for tests of trace propagation).
+        #[arg(long)]
+        record_trace_context: Option<PathBuf>,
     },
     /// Print a JSON Schema: `config` (connector.yaml) and `test` (test files) for editors, draft-07; `messages`
     /// (the Workbench ingress and egress messages, draft 2020-12).

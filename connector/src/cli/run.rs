@@ -1,15 +1,25 @@
-//! `connector run`: logging as configured, then the gateway until SIGTERM/SIGINT.
+//! `connector run`: logging (and span export, when configured) as configured, then the gateway until SIGTERM/SIGINT.
 
 use std::path::Path;
 
-use crate::config::{Config, LogFormat};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// Loads the config, sets up logging, runs the gateway.
+use crate::config::{Config, LogFormat};
+use crate::telemetry::Telemetry;
+
+/// Loads the config, sets up logging and span export, runs the gateway; then exports the spans still batched.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    init_logging(&config);
+    let telemetry = init_logging(&config)?;
     log_panics();
-    crate::gateway::run(config).await
+    let ran = crate::gateway::run(config).await;
+    if let Some(telemetry) = telemetry {
+        // Blocking (it waits for the last export), so not on a runtime worker.
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    }
+    ran
 }
 
 /// Panics go to the log as one error event (with the request's span, when inside one), instead of a raw stderr
@@ -25,21 +35,30 @@ fn log_panics() {
     }));
 }
 
-/// Human or JSON log lines on stderr, at `log.level` (overridable like any key: `CONNECTOR_LOG__LEVEL=debug`).
-fn init_logging(config: &Config) {
+/// Human or JSON log lines on stderr, at `log.level` (overridable like any key: `CONNECTOR_LOG__LEVEL=debug`); and,
+/// with `telemetry.otlp_endpoint`, the span export beside them, with a filter of its own (`telemetry.rs`).
+fn init_logging(config: &Config) -> anyhow::Result<Option<Telemetry>> {
     let filter = tracing_subscriber::EnvFilter::try_new(quiet_returned_messages(&config.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match config.log.format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match config.log.format {
+        LogFormat::Human => lines.with_filter(filter).boxed(),
+        LogFormat::Json => lines
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let (telemetry, spans) = match crate::telemetry::start(&config.telemetry)? {
+        Some((telemetry, layer)) => (Some(telemetry), Some(layer)),
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(spans)
+        .try_init();
+    Ok(telemetry)
 }
 
 /// lapin logs every message the broker returns as unroutable at WARN with its whole body: a sender naming a missing

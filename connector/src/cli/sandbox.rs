@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use daml_sandbox::{AccessToken, Sandbox, SandboxSettings};
+use daml_sandbox::{AccessToken, Sandbox, SandboxSettings, TraceContextLog};
 use ledger_port::{Clock, ServableLedger};
 use tokio::io::AsyncWriteExt;
 
@@ -31,6 +31,8 @@ pub struct SandboxOptions {
     pub token_file: Option<PathBuf>,
     /// Added to every command submission.
     pub latency: Duration,
+    /// Where to write down the trace context each call arrived with (for tests).
+    pub record_trace_context: Option<PathBuf>,
 }
 
 /// Serves the config's embedded ledger until SIGTERM/SIGINT. Once the listener is bound, prints
@@ -48,6 +50,13 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
         Some(path) => Some(read_token(path)?),
         None => None,
     };
+    let trace_context_log =
+        match &options.record_trace_context {
+            Some(path) => Some(TraceContextLog::open(path).with_context(|| {
+                format!("--record-trace-context {}: cannot open", path.display())
+            })?),
+            None => None,
+        };
     let mapping = WorkflowMapping::compile(&config.workflows)?;
     let known_templates = template_catalog(&config.workflows, &mapping)?
         .templates
@@ -81,6 +90,7 @@ pub async fn sandbox(options: &SandboxOptions) -> anyhow::Result<()> {
         submission_latency: options.latency,
         known_templates: Some(known_templates),
         participant_id: format!("sandbox::{ledger_id}"),
+        trace_context_log,
     };
     tracing::info!(
         %address,

@@ -495,3 +495,55 @@ fn journal_compaction_has_defaults_and_refuses_a_negative_factor() {
         "{e}"
     );
 }
+
+#[test]
+fn telemetry_exports_nothing_by_default_and_refuses_endpoints_it_cannot_use() {
+    let c = load(MINIMAL).unwrap();
+    assert_eq!(c.telemetry.otlp_endpoint, None);
+    assert_eq!(c.telemetry.traces_url(), None);
+    assert_eq!(c.telemetry.service_name, "connector");
+
+    let with = |telemetry: &str| load(&format!("telemetry: {telemetry}\n{MINIMAL}"));
+    let c = with("{ otlp_endpoint: \"http://127.0.0.1:4318\", service_name: gw-eu }").unwrap();
+    assert_eq!(
+        c.telemetry.traces_url().as_deref(),
+        Some("http://127.0.0.1:4318/v1/traces")
+    );
+    assert_eq!(c.telemetry.service_name, "gw-eu");
+    let c = with("{ otlp_endpoint: \"http://collector:4318/v1/traces\" }").unwrap();
+    assert_eq!(
+        c.telemetry.traces_url().as_deref(),
+        Some("http://collector:4318/v1/traces")
+    );
+    let env = load_env(
+        MINIMAL,
+        &[("CONNECTOR_TELEMETRY__OTLP_ENDPOINT", "http://[::1]:4318/")],
+    )
+    .unwrap();
+    assert_eq!(
+        env.telemetry.traces_url().as_deref(),
+        Some("http://[::1]:4318/v1/traces")
+    );
+
+    for endpoint in [
+        "https://collector:4318",
+        "http://user:pw@collector:4318",
+        "collector:4318",
+        "http://",
+        "http://collector:4318/v1 traces",
+    ] {
+        let e = with(&format!("{{ otlp_endpoint: \"{endpoint}\" }}"))
+            .expect_err(endpoint)
+            .to_string();
+        assert!(e.starts_with("telemetry.otlp_endpoint: "), "{e}");
+        assert!(!e.contains("pw@"), "no user info shown: {e}");
+    }
+    let e = with("{ service_name: \" \" }")
+        .expect_err("blank")
+        .to_string();
+    assert!(e.starts_with("telemetry.service_name: "), "{e}");
+    let e = with("{ otlp_endpont: \"http://127.0.0.1:4318\" }")
+        .expect_err("misspelt")
+        .to_string();
+    assert!(e.contains("did you mean \"otlp_endpoint\""), "{e}");
+}

@@ -1,7 +1,9 @@
 //! Publishing one delivery's outcome: its egress to the egress exchange, the copy of a refused original to the
 //! dead-letter exchange, and best-effort `reply_to` copies, all placed on the channel in order; what comes back is
 //! the [`Work`] its settling waits for (`acks.rs`), carrying the delivery's run-history entry and its place among the
-//! requests in flight. The AMQP message shape and confirms are the publishing room's (`crate::publishing`).
+//! requests in flight. The AMQP message shape and confirms are the publishing room's (`crate::publishing`). Every
+//! message placed carries the delivery's trace context (`traceparent`, `tracestate` naming the gateway's span), the
+//! dead-letter copy included, whether the outcome is new or replayed.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use amqp_transport::{
 };
 use futures::FutureExt;
 use message_schema::error_code::ErrorCode;
+use tracing::Instrument;
 
 use super::acks::{Published, Settle, Work};
 use super::channel_order::place_in_order;
@@ -20,6 +23,7 @@ use super::session_context::SessionContext;
 use crate::outcome_store::DeliveryKey;
 use crate::processor::{Disposition, Processed};
 use crate::publishing::{amqp_message, now_secs};
+use crate::request_trace::RequestTrace;
 
 /// Where a delivery's messages go: the session's confirming publisher, and the reply channel for `reply_to` copies.
 #[derive(Clone)]
@@ -31,10 +35,12 @@ pub struct Outlets {
 /// Publishes a delivery's egress (and its dead-letter copy, and best-effort `reply_to` copies), then hands back
 /// what its settling waits for. `turn`, when given, is released as soon as the messages have their places on the
 /// channel, so the next delivery's can follow.
+#[allow(clippy::too_many_arguments)]
 pub async fn publish_outcome(
     ctx: &SessionContext,
     outlets: &Outlets,
     delivery: &IngressDelivery,
+    trace: &RequestTrace,
     processed: Processed,
     turn: Option<TurnGuard>,
     counted: Option<DeliveryKey>,
@@ -86,12 +92,14 @@ pub async fn publish_outcome(
     let mut messages = Vec::with_capacity(processed.egress.len() + 1);
     let mut routing_keys = Vec::with_capacity(processed.egress.len());
     for egress in &processed.egress {
-        messages.push(amqp_message(
+        let mut message = amqp_message(
             &ctx.settings.egress_exchange,
             &egress.routing_key,
             egress,
             timestamp_secs,
-        ));
+        );
+        trace.stamp(&mut message.headers);
+        messages.push(message);
         routing_keys.push(egress.routing_key.clone());
     }
     let mut settle = Settle::Ack;
@@ -100,13 +108,16 @@ pub async fn publish_outcome(
         if too_large_to_copy {
             settle = Settle::RejectToDeadLetters;
         } else {
-            messages.push(dead_letter_message(
+            let mut copy = dead_letter_message(
                 &ctx.settings,
                 delivery,
                 code.code(),
                 &reason,
                 timestamp_secs,
-            ));
+            );
+            // The original's own trace headers are the sender's, unvalidated: the copy names the gateway's span.
+            trace.stamp(&mut copy.headers);
+            messages.push(copy);
         }
         dead_lettered = Some(outcome);
     }
@@ -116,7 +127,11 @@ pub async fn publish_outcome(
         Some(queue) => processed
             .egress
             .iter()
-            .map(|egress| amqp_message("", queue, egress, timestamp_secs))
+            .map(|egress| {
+                let mut copy = amqp_message("", queue, egress, timestamp_secs);
+                trace.stamp(&mut copy.headers);
+                copy
+            })
             .collect(),
         None => vec![],
     };
@@ -126,7 +141,12 @@ pub async fn publish_outcome(
     let replies = copies
         .iter()
         .map(|m| outlets.replies.publish(m).right_future());
-    let mut placed = place_in_order(main.chain(replies), move || drop(turn)).await;
+    let mut placed = place_in_order(main.chain(replies), move || drop(turn))
+        .instrument(tracing::info_span!(
+            "publish",
+            messages = messages.len() + copies.len()
+        ))
+        .await;
     let reply_confirms = placed.split_off(messages.len());
     if let Some(queue) = reply_queue {
         tokio::spawn(Arc::clone(&ctx.reply_copies).watch(queue.to_owned(), reply_confirms));

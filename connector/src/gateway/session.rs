@@ -24,6 +24,7 @@ use amqp_transport::{AmqpSession, IngressDelivery};
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::{Fuse, FusedFuture};
+use ledger_port::with_trace_headers;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -40,6 +41,7 @@ use super::session_end::SessionEnd;
 use crate::config::Ordering;
 use crate::outcome_store::{DeliveryKey, delivery_key};
 use crate::processor::{Processed, Sender, Staged};
+use crate::request_trace::RequestTrace;
 
 /// Runs a session until it ends.
 pub async fn run_session(
@@ -224,28 +226,39 @@ async fn dispatch(
     let ctx = ctx.clone();
     let outlets = outlets.clone();
     let started = Instant::now();
+    let span = delivery_span(&delivery);
+    let trace = RequestTrace::begin(&delivery.headers, &span);
     match plan {
         Plan::Process => {}
         Plan::Poisoned(reason) => {
+            let _entered = span.enter();
             tracing::error!(%reason, "a redelivered message is dead-lettered with Failure 5000 instead of processed");
             let processed = ctx.processor.poisoned(&delivery.body, &reason);
-            let work = tokio::spawn(async move {
-                let published = publish_outcome(
-                    &ctx,
-                    &outlets,
-                    &delivery,
-                    processed,
-                    None,
-                    counted,
-                    Tracking::arrived(started),
-                );
-                contained(published).await.unwrap_or_else(|panic| {
-                    Work::Lost(format!("a panic while publishing: {panic}"))
-                })
-            });
+            if let Some(id) = &processed.request_id {
+                span.record("request_id", printable(id));
+            }
+            let work = tokio::spawn(
+                async move {
+                    let published = publish_outcome(
+                        &ctx,
+                        &outlets,
+                        &delivery,
+                        &trace,
+                        processed,
+                        None,
+                        counted,
+                        Tracking::arrived(started),
+                    );
+                    contained(published).await.unwrap_or_else(|panic| {
+                        Work::Lost(format!("a panic while publishing: {panic}"))
+                    })
+                }
+                .instrument(span.clone()),
+            );
             return (work, None);
         }
         Plan::RejectOnly(reason) => {
+            let _entered = span.enter();
             tracing::error!(%reason, "a redelivered message could not be dead-lettered by the gateway either; it is rejected, so the broker dead-letters it");
             let work = Work::Published(Box::new(Published {
                 acker: delivery.acker(),
@@ -271,7 +284,6 @@ async fn dispatch(
     };
     match ctx.ordering {
         Ordering::Strict => {
-            let span = delivery_span(&delivery);
             // Parsed here, so the request is registered as in flight before its ledger command is tried; a panic
             // in the parser is this delivery's.
             let parsed = span.in_scope(|| contained_now(|| ctx.processor.parse(&delivery.body)));
@@ -285,9 +297,12 @@ async fn dispatch(
             };
             let begun = match parsed {
                 Ok(parsed) => {
-                    contained(ctx.processor.begin_parsed(&delivery.body, parsed, &sender))
-                        .instrument(span.clone())
-                        .await
+                    with_trace_headers(
+                        Some(trace.ledger_headers()),
+                        contained(ctx.processor.begin_parsed(&delivery.body, parsed, &sender)),
+                    )
+                    .instrument(span.clone())
+                    .await
                 }
                 Err(panic) => Err(panic),
             };
@@ -320,11 +335,12 @@ async fn dispatch(
             let work = tokio::spawn(
                 async move {
                     let processed = match begun {
-                        Begun::Staged(staged) => contained(ctx.processor.finish(staged))
-                            .await
-                            .unwrap_or_else(|panic| {
-                                panicked(&ctx.processor, &delivery.body, &panic)
-                            }),
+                        Begun::Staged(staged) => with_trace_headers(
+                            Some(trace.ledger_headers()),
+                            contained(ctx.processor.finish(staged)),
+                        )
+                        .await
+                        .unwrap_or_else(|panic| panicked(&ctx.processor, &delivery.body, &panic)),
                         Begun::Done(processed) => processed,
                     };
                     let turn = turn.wait().await;
@@ -332,6 +348,7 @@ async fn dispatch(
                         &ctx,
                         &outlets,
                         &delivery,
+                        &trace,
                         processed,
                         Some(turn),
                         counted,
@@ -360,14 +377,16 @@ async fn dispatch(
             let turn = sequencer.enter(key).await;
             let work = tokio::spawn(async move {
                 let _turn = turn.wait().await;
-                let span = delivery_span(&delivery);
                 async {
                     let processed = match parsed {
-                        Ok(parsed) => contained(ctx.processor.process_parsed(
-                            &delivery.body,
-                            parsed,
-                            &sender,
-                        ))
+                        Ok(parsed) => with_trace_headers(
+                            Some(trace.ledger_headers()),
+                            contained(ctx.processor.process_parsed(
+                                &delivery.body,
+                                parsed,
+                                &sender,
+                            )),
+                        )
                         .await
                         .unwrap_or_else(|panic| panicked(&ctx.processor, &delivery.body, &panic)),
                         Err(panic) => panicked(&ctx.processor, &delivery.body, &panic),
@@ -376,7 +395,7 @@ async fn dispatch(
                         tracing::Span::current().record("request_id", printable(id));
                     }
                     let published = publish_outcome(
-                        &ctx, &outlets, &delivery, processed, None, counted, tracking,
+                        &ctx, &outlets, &delivery, &trace, processed, None, counted, tracking,
                     );
                     contained(published).await.unwrap_or_else(|panic| {
                         Work::Lost(format!("a panic while publishing: {panic}"))
@@ -396,10 +415,13 @@ fn printable(request_id: &str) -> String {
     request_id.escape_debug().to_string()
 }
 
+/// The span a delivery is processed in: every log line of it names its requestId and trace id, and with span
+/// export on it is the gateway's span in the request's trace (`request_trace.rs`).
 fn delivery_span(delivery: &IngressDelivery) -> tracing::Span {
     tracing::info_span!(
         "message",
         request_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
         delivery_tag = delivery.delivery_tag
     )
 }

@@ -4,8 +4,9 @@
 
 use std::sync::atomic::Ordering;
 
-use ledger_port::{ErrorClass, LedgerError, PendingCommit, Submission};
+use ledger_port::{ErrorClass, LedgerError, PendingCommit, Submission, with_trace_headers};
 use message_schema::egress::{EgressMessage, UpdateMessageName};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::backoff::backoff;
@@ -13,6 +14,7 @@ use crate::metrics_names;
 use crate::processor::{
     Commit, CommittedEgress, Decision, Processor, ledger_failure, unavailable_failure,
 };
+use crate::request_trace::ledger_call_headers;
 
 impl Processor {
     /// The common tail of a create or an action: sequence the command in queue order and index its transaction, or
@@ -101,7 +103,7 @@ impl Processor {
             return Err(SubmitFailure::StorageFailed(e.to_string()));
         }
         let sequenced = self
-            .with_retries(&submission.command_id, || {
+            .with_retries("sequence", &submission.command_id, || {
                 self.ledger.sequence(submission.clone())
             })
             .await;
@@ -117,8 +119,10 @@ impl Processor {
 
     /// Runs a ledger call for `command_id`, retrying transient faults in place with capped backoff: its result, or
     /// its last error with the number of attempts made (a transient one only once `retry.max_attempts` are spent).
+    /// Each attempt is a `ledger_call` span of its own, and a remote ledger is told that span as the call's parent.
     pub(in crate::processor) async fn with_retries<T, F, Fut>(
         &self,
+        call_name: &'static str,
         command_id: &str,
         mut call: F,
     ) -> Result<T, (LedgerError, u32)>
@@ -129,7 +133,10 @@ impl Processor {
         let max_attempts = self.settings.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match call().await {
+            let span = tracing::info_span!("ledger_call", call = call_name, attempt);
+            let headers = ledger_call_headers(&span);
+            let answered = with_trace_headers(headers, call()).instrument(span).await;
+            match answered {
                 Ok(value) => return Ok(value),
                 Err(error) if error.class == ErrorClass::Transient && attempt < max_attempts => {
                     metrics::counter!(metrics_names::LEDGER_RETRIES).increment(1);

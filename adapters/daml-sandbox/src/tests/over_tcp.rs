@@ -19,6 +19,7 @@ async fn over_tcp_the_token_is_checked_latency_is_added_and_shutdown_ends_stream
         submission_latency: Duration::from_millis(150),
         known_templates: None,
         participant_id: String::new(),
+        trace_context_log: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

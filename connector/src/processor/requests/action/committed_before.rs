@@ -36,7 +36,7 @@ impl Processor {
         let filter = self.update_filter();
         let acting = [party.to_owned()];
         let asked = self
-            .with_retries(&command_id, || {
+            .with_retries("committed_command", &command_id, || {
                 self.ledger.committed_command(&command_id, &acting, &filter)
             })
             .await;
