@@ -403,6 +403,31 @@ async fn every_outcome_is_looked_up_and_listed_before_and_after_a_restart() {
         "the history after the restart"
     );
 
+    // A malformed message carrying an answered request's id is dead-lettered, but does not rewrite that request's
+    // history: the lookup and the list still say how it was answered.
+    let letters_before = queue_counts(&h.names.dead_letter_queue).map_or(0, |c| c.0);
+    h.broker
+        .publish_all(&[br#"{"requestId":"rh-create","messageName":"NoSuchMessage"}"#.to_vec()])
+        .await;
+    for _ in 0..300 {
+        if queue_counts(&h.names.dead_letter_queue).is_some_and(|c| c.0 > letters_before) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        queue_counts(&h.names.dead_letter_queue).is_some_and(|c| c.0 > letters_before),
+        "the spoof was dead-lettered"
+    );
+    // Its ack follows the flush that would have written its entry.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        lookup(port, "rh-create").await,
+        documents[0],
+        "a spoof does not rewrite an answered request"
+    );
+    assert_eq!(history(port, "").await, listed_before, "nor the history");
+
     // The CLI against a stopped gateway: the state store opened directly, the same documents.
     assert!(gw.terminate());
     let (code, stdout, stderr) = requests_cli(&config, &["show", SLASHED]);

@@ -129,6 +129,7 @@ pub async fn settle_in_order(
             // history entries go into the same write, so they cost no sync of their own.
             let store = Arc::clone(&settler.outcomes);
             let flushed = match tokio::task::spawn_blocking(move || {
+                let history = keeping_answered_entries(store.as_ref(), history)?;
                 store.record_history(history)?;
                 store.flush()
             })
@@ -184,6 +185,23 @@ fn finished_history(batch: &mut [Published]) -> Vec<HistoryEntry> {
             Some(entry)
         })
         .collect()
+}
+
+/// Leaves out a dead-lettered entry for a requestId whose outcome is recorded: a malformed or poisoned message
+/// that merely carries an answered request's id (a sender's mistake or spoof) must not replace how that request
+/// was answered in its history. Such a message gets its Failure and dead letter all the same.
+fn keeping_answered_entries(
+    store: &dyn OutcomeStore,
+    entries: Vec<HistoryEntry>,
+) -> Result<Vec<HistoryEntry>, crate::outcome_store::StoreError> {
+    let mut kept = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.dead_lettered && store.get(&entry.request_id)?.is_some() {
+            continue;
+        }
+        kept.push(entry);
+    }
+    Ok(kept)
 }
 
 fn record_metrics(health: &Health, published: &Published) {

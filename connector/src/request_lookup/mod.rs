@@ -34,12 +34,14 @@ pub struct RequestRecords {
 impl RequestRecords {
     /// The lookup document of one requestId.
     pub fn lookup(&self, request_id: &str) -> Result<Value, StoreError> {
-        let recorded = self.store.recorded(request_id)?;
-        let entry = self.store.history_entry(request_id)?;
+        // In flight is asked first: a request settled between the reads is then found by the store reads that
+        // follow, whereas asked last it could have left the registry after the store was read, and show as unknown.
         let in_flight = self
             .in_flight
             .as_ref()
             .is_some_and(|registry| registry.contains(request_id));
+        let recorded = self.store.recorded(request_id)?;
+        let entry = self.store.history_entry(request_id)?;
         // What the document says besides the state; filled in by the state's rule.
         let mut outcome: Option<&str> = None;
         let mut error_code: Option<u64> = None;
