@@ -223,6 +223,11 @@ async fn the_operator_page_in_a_real_browser() {
         t.starts_with("Replayed 1 letter(s)")
     })
     .await;
+    assert_eq!(
+        token.prop("value").await.unwrap().as_deref(),
+        Some(""),
+        "the token is not left in the page after the replay"
+    );
 
     // No secret on the page or in what it reads, and nothing went wrong in the browser.
     let source = browser.source().await.unwrap();

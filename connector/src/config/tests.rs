@@ -531,12 +531,15 @@ fn telemetry_exports_nothing_by_default_and_refuses_endpoints_it_cannot_use() {
         "collector:4318",
         "http://",
         "http://collector:4318/v1 traces",
+        "http://collector:4318/v1/traces?api-key=sekrit",
+        "http://collector:4318#sekrit",
     ] {
         let e = with(&format!("{{ otlp_endpoint: \"{endpoint}\" }}"))
             .expect_err(endpoint)
             .to_string();
         assert!(e.starts_with("telemetry.otlp_endpoint: "), "{e}");
         assert!(!e.contains("pw@"), "no user info shown: {e}");
+        assert!(!e.contains("sekrit"), "no query or fragment shown: {e}");
     }
     let e = with("{ service_name: \" \" }")
         .expect_err("blank")

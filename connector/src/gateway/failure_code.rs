@@ -2,22 +2,18 @@
 //! operator's "what is failing right now, and how". The label is always one of the spec's fixed codes (taken from
 //! [`ErrorCode`], never from the message), so the metric's cardinality stays bounded whatever senders write.
 
-use message_schema::error_code::ErrorCode;
-use serde::Deserialize;
-
-use crate::encoded_egress::EncodedEgress;
 use crate::processor::Disposition;
+use message_schema::error_code::ErrorCode;
 
-/// The code of the Failure this outcome publishes, if it is one and is decided now. A replayed outcome is `None`:
-/// it was counted when it was decided, and counting it again would count one request twice.
-pub fn failure_code(disposition: &Disposition, egress: &[EncodedEgress]) -> Option<ErrorCode> {
+/// The code of the Failure this outcome publishes, if it is one and is decided now: `recorded` is the code the
+/// processor recorded with the outcome ([`crate::processor::Processed::failure_code`]). A replayed outcome is
+/// `None`: it was counted when it was decided, and counting it again would count one request twice.
+pub fn failure_code(disposition: &Disposition, recorded: Option<u16>) -> Option<ErrorCode> {
     match disposition {
         Disposition::Malformed { code, .. } => Some(*code),
         Disposition::Exhausted { .. } => Some(ErrorCode::Unavailable),
         Disposition::Poisoned { .. } => Some(ErrorCode::Internal),
-        // A recorded Failure (4030, 4040, 4090, 4220, …) is only in the egress the processor built; the Failure is
-        // the outcome's last message, so it is looked for from the end.
-        Disposition::Completed => egress.iter().rev().find_map(code_of),
+        Disposition::Completed => recorded.and_then(ErrorCode::from_code),
         Disposition::Replayed
         | Disposition::Halted { .. }
         | Disposition::Abandoned { .. }
@@ -49,79 +45,15 @@ pub const ALL_CODES: [ErrorCode; 7] = [
     ErrorCode::Unavailable,
 ];
 
-/// Our compact JSON writes `"status":"Failure"` only as a message's own key and value: inside a string value (a
-/// contract property a sender chose) the quotes would be escaped. So only real Failures are parsed.
-const FAILURE_STATUS: &[u8] = br#""status":"Failure""#;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FailureShape {
-    status: String,
-    additional_information: FailureInformation,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FailureInformation {
-    error_code: u16,
-}
-
-fn code_of(egress: &EncodedEgress) -> Option<ErrorCode> {
-    if !egress
-        .body
-        .windows(FAILURE_STATUS.len())
-        .any(|w| w == FAILURE_STATUS)
-    {
-        return None;
-    }
-    let shape: FailureShape = serde_json::from_slice(&egress.body).ok()?;
-    if shape.status != "Failure" {
-        return None;
-    }
-    ErrorCode::from_code(shape.additional_information.error_code)
-}
-
 #[cfg(test)]
 mod tests {
-    use message_schema::egress::{EgressMessage, FailureDetails, LedgerInfo, UpdateMessageName};
-
     use super::*;
 
-    fn failure(code: ErrorCode) -> EncodedEgress {
-        let info = LedgerInfo {
-            ledger_type: "embedded".into(),
-            platform_version: 1,
-            connection_id: 1,
-        };
-        let message = EgressMessage::request_failure(
-            &info,
-            "r1",
-            UpdateMessageName::CreateContractActionUpdate,
-            None,
-            &FailureDetails {
-                code,
-                message: "no".into(),
-                field: None,
-                ledger_error: None,
-            },
-        );
-        EncodedEgress::encode(&message, "r1", 1)
-    }
-
-    fn body(text: &str) -> EncodedEgress {
-        EncodedEgress {
-            routing_key: "ContractMessage".into(),
-            message_id: "m".into(),
-            request_id: Some("r1".into()),
-            body: text.as_bytes().to_vec(),
-        }
-    }
-
     #[test]
-    fn a_recorded_failure_is_read_from_its_egress() {
+    fn a_recorded_failure_is_counted_by_its_code() {
         for code in ALL_CODES {
             assert_eq!(
-                failure_code(&Disposition::Completed, &[body("{}"), failure(code)]),
+                failure_code(&Disposition::Completed, Some(code.code())),
                 Some(code)
             );
         }
@@ -129,26 +61,19 @@ mod tests {
 
     #[test]
     fn a_success_or_a_replay_counts_no_failure() {
-        // A sender's property value that looks like a Failure is escaped inside its string.
-        let sneaky = body(
-            r#"{"messageName":"ContractMessage","contractProperties":[{"name":"x","value":"\"status\":\"Failure\""}]}"#,
-        );
-        assert_eq!(failure_code(&Disposition::Completed, &[sneaky]), None);
-        assert_eq!(
-            failure_code(&Disposition::Replayed, &[failure(ErrorCode::Conflict)]),
-            None
-        );
+        assert_eq!(failure_code(&Disposition::Completed, None), None);
+        assert_eq!(failure_code(&Disposition::Replayed, Some(4090)), None);
     }
 
     #[test]
     fn dead_lettered_outcomes_name_their_code() {
         let reason = String::new;
         assert_eq!(
-            failure_code(&Disposition::Exhausted { reason: reason() }, &[]),
+            failure_code(&Disposition::Exhausted { reason: reason() }, None),
             Some(ErrorCode::Unavailable)
         );
         assert_eq!(
-            failure_code(&Disposition::Poisoned { reason: reason() }, &[]),
+            failure_code(&Disposition::Poisoned { reason: reason() }, None),
             Some(ErrorCode::Internal)
         );
         assert_eq!(
@@ -157,7 +82,7 @@ mod tests {
                     code: ErrorCode::BadRequest,
                     reason: reason()
                 },
-                &[]
+                None
             ),
             Some(ErrorCode::BadRequest)
         );

@@ -84,7 +84,7 @@ pub async fn publish_outcome(
         }
         _ => tracing::debug!("processed"),
     }
-    let failure = failure_code(&processed.disposition, &processed.egress);
+    let failure = failure_code(&processed.disposition, processed.failure_code);
     let timestamp_secs = now_secs();
     // An original over the size limit is not copied (a copy with headers could exceed the broker's own limit):
     // the broker dead-letters it when it is rejected.

@@ -6,9 +6,12 @@
 //! one, so a replay never waits on, or stalls, the processing of requests. One walk of the queue at a time: a list
 //! and a replay at once would each see the letters the other holds as missing.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use amqp_transport::{AmqpSession, AmqpSettings};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -25,6 +28,8 @@ pub const MAX_LISTED_LETTERS: usize = 200;
 pub const MAX_REPORTED_LETTERS: usize = 1000;
 /// Request ids one replay may name.
 pub const MAX_REPLAY_REQUEST_IDS: usize = 10_000;
+/// How long a depth probe may wait for the broker.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The largest replay request body read.
 pub const MAX_REPLAY_BODY_BYTES: usize = 1024 * 1024;
 
@@ -77,16 +82,32 @@ impl DeadLetterDesk {
         slot.as_ref().ok_or_else(|| "no broker session".to_owned())
     }
 
-    /// Ready letters in the dead-letter queue.
+    /// Ready letters in the dead-letter queue. Never waits long: the page polls it, and a broker that does not
+    /// answer must show as "unknown" at once rather than stack polls behind a hanging connect.
     pub async fn depth(&self) -> Result<u32, String> {
-        let mut slot = self.probe.lock().await;
-        let session = self.session(&mut slot).await?;
-        let depth = session.queue_depth(&self.dead_letter_queue).await;
-        match depth {
-            Ok((ready, _consumers)) => Ok(ready),
-            Err(e) => {
+        let Ok(mut slot) = self.probe.try_lock() else {
+            return Err("a depth probe is still waiting for the broker".to_owned());
+        };
+        let probe = async {
+            let session = self.session(&mut slot).await?;
+            session
+                .queue_depth(&self.dead_letter_queue)
+                .await
+                .map(|(ready, _consumers)| ready)
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Ok(Ok(ready)) => Ok(ready),
+            Ok(Err(e)) => {
                 *slot = None;
-                Err(e.to_string())
+                Err(e)
+            }
+            Err(_) => {
+                *slot = None;
+                Err(format!(
+                    "the broker did not answer within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                ))
             }
         }
     }
@@ -165,7 +186,7 @@ struct ReplayRequest {
 }
 
 /// Refuses the action unless the admin token is configured and presented; `None` lets it through.
-fn refusal(desk: &DeadLetterDesk, headers: &HeaderMap) -> Option<Response> {
+fn refusal(desk: &DeadLetterDesk, headers: &HeaderMap, peer: SocketAddr) -> Option<Response> {
     let Some(token_file) = &desk.admin_token else {
         return Some(error(
             StatusCode::FORBIDDEN,
@@ -177,6 +198,7 @@ fn refusal(desk: &DeadLetterDesk, headers: &HeaderMap) -> Option<Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
     let unauthorized = |message: &str| {
+        tracing::warn!(%peer, reason = message, "refused a dead-letter replay over HTTP");
         let mut response = error(StatusCode::UNAUTHORIZED, message);
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -203,9 +225,14 @@ fn refusal(desk: &DeadLetterDesk, headers: &HeaderMap) -> Option<Response> {
 }
 
 /// `POST /dead-letters/replay` with a JSON body `{"codes":[5030], "requestIds":[…], "all":false, "dryRun":false}`.
-pub async fn replay(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn replay(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let desk = &state.dead_letters;
-    if let Some(refused) = refusal(desk, &headers) {
+    if let Some(refused) = refusal(desk, &headers, peer) {
         return refused;
     }
     let request: ReplayRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -246,6 +273,28 @@ pub async fn replay(State(state): State<HttpState>, headers: HeaderMap, body: By
             "replay needs \"codes\", \"requestIds\" or \"all\": true (refusing to guess which letters to move)",
         );
     }
+    tracing::info!(
+        codes = ?filter.codes,
+        request_ids = filter.request_ids.len(),
+        all = filter.all,
+        dry_run = request.dry_run,
+        "dead-letter replay requested over HTTP"
+    );
+    // The walk runs on a task of its own: a client that goes away (a closed tab, a proxy's timeout) must not cut it
+    // between a letter's confirm and its removal, and its end is logged whoever is still listening.
+    let desk = Arc::clone(desk);
+    let walk = tokio::spawn(async move { walk_and_replay(&desk, &filter, request.dry_run).await });
+    match walk.await {
+        Ok(response) => response,
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the replay's task failed: {e}; see the gateway's log for how far it got"),
+        ),
+    }
+}
+
+/// One replay, holding the walker for its whole length.
+async fn walk_and_replay(desk: &DeadLetterDesk, filter: &ReplayFilter, dry_run: bool) -> Response {
     let mut letters: Vec<Value> = Vec::new();
     let mut handed = 0usize;
     let mut slot = desk.walker.lock().await;
@@ -253,42 +302,41 @@ pub async fn replay(State(state): State<HttpState>, headers: HeaderMap, body: By
         Ok(session) => session,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
-    let replayed = replay_letters(
-        session,
-        &desk.ingress_queue,
-        &filter,
-        request.dry_run,
-        |line| {
-            handed += 1;
-            if letters.len() < MAX_REPORTED_LETTERS {
-                letters.push(line);
-            }
-            Ok(())
-        },
-    )
+    let replayed = replay_letters(session, &desk.ingress_queue, filter, dry_run, |line| {
+        handed += 1;
+        if letters.len() < MAX_REPORTED_LETTERS {
+            letters.push(line);
+        }
+        Ok(())
+    })
     .await;
     match replayed {
         Ok(counts) => {
             tracing::info!(
                 matched = counts.matched,
                 kept = counts.kept,
-                dry_run = request.dry_run,
+                dry_run,
                 "dead letters replayed over HTTP"
             );
             axum::Json(json!({
                 "letters": letters,
                 "lettersTruncated": handed > letters.len(),
-                "summary": replay_summary(&counts, request.dry_run, &desk.ingress_queue),
+                "summary": replay_summary(&counts, dry_run, &desk.ingress_queue),
             }))
             .into_response()
         }
         Err(e) => {
             *slot = None;
-            // What moved before the error stays moved; the response says how far it got.
-            error(
+            tracing::error!(moved = handed, error = %e, "a dead-letter replay over HTTP stopped");
+            // What moved before the error stays moved; the response names it.
+            (
                 StatusCode::BAD_GATEWAY,
-                format!("replay stopped after {handed} letter(s): {e}"),
+                axum::Json(json!({
+                    "error": format!("replay stopped after {handed} letter(s): {e}"),
+                    "letters": letters,
+                })),
             )
+                .into_response()
         }
     }
 }

@@ -141,9 +141,13 @@ pub async fn serve(
     let activity = Arc::clone(&state.activity);
     let metrics = state.metrics.clone();
     let sampler = tokio::spawn(async move { activity.keep_sampling(metrics).await });
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // The peer's address reaches the handlers, so a refused action can be logged with where it came from.
+    let served = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     sampler.abort();
     served
 }

@@ -10,6 +10,9 @@ use super::HttpState;
 use super::metric_totals::{gauge, totals_by_label};
 use crate::metrics_names;
 
+/// How long the overview waits for the ledger's end.
+const LEDGER_END_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why a gateway that is not ready is not, in the words the page shows.
 fn not_ready_because(snapshot: &crate::health::HealthSnapshot) -> Vec<&'static str> {
     let mut reasons = Vec::new();
@@ -27,8 +30,12 @@ fn not_ready_because(snapshot: &crate::health::HealthSnapshot) -> Vec<&'static s
 
 pub async fn overview(State(state): State<HttpState>) -> Response {
     let snapshot = state.health.snapshot();
+    // A ledger that does not answer shows as an unknown end at once; the page polls every two seconds.
     let ledger_end = match state.ledger.get() {
-        Some(ledger) => ledger.ledger_end().await.ok(),
+        Some(ledger) => tokio::time::timeout(LEDGER_END_TIMEOUT, ledger.ledger_end())
+            .await
+            .ok()
+            .and_then(Result::ok),
         None => None,
     };
     let metrics_text = state.metrics.render();

@@ -52,7 +52,7 @@ fn unknown_keys_name_the_closest_key_at_every_level() {
     let e = error(&format!("{MINIMAL}\nhttp: {{ port: 80 }}\n"));
     assert_eq!(
         e,
-        "http.port: unknown key \"port\" (expected one of: listen)"
+        "http.port: unknown key \"port\" (expected one of: listen, admin_token_file)"
     );
 }
 

@@ -1,5 +1,5 @@
 // The operator page's live parts: polls /overview and /requests, draws the activity chart, and sends the replay
-// action with the admin token the operator types (kept only in the form field, never stored).
+// action with the admin token the operator types (sent with that one request, then cleared from the field, never stored).
 "use strict";
 
 const POLL_MS = 2000;
@@ -133,7 +133,20 @@ async function getJson(path) {
   return response.json();
 }
 
+let polling = false;
+
 async function poll() {
+  // A gateway slow to answer must not collect a queue of polls.
+  if (polling) return;
+  polling = true;
+  try {
+    await pollOnce();
+  } finally {
+    polling = false;
+  }
+}
+
+async function pollOnce() {
   try {
     showOverview(await getJson("/overview"));
   } catch (e) {
@@ -165,11 +178,14 @@ async function replay(event) {
     requestIds: commaList(byId("replay-request-ids").value),
     dryRun: byId("replay-dry-run").checked,
   };
+  const token = byId("replay-token").value;
+  // The token is used for this one request and not left in the page.
+  byId("replay-token").value = "";
   result.textContent = "Replaying…";
   try {
     const response = await fetch("/dead-letters/replay", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: "Bearer " + byId("replay-token").value },
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
       body: JSON.stringify(body),
     });
     const answer = await response.json();
