@@ -310,8 +310,7 @@ fn resumed_after(log: &str) -> Option<i64> {
     let plain = strip_colours(log);
     plain
         .lines()
-        .filter(|l| l.contains("observer following the ledger"))
-        .last()?
+        .rfind(|l| l.contains("observer following the ledger"))?
         .split("begin_exclusive=")
         .nth(1)?
         .split_whitespace()

@@ -219,4 +219,34 @@ mod tests {
         let _ = task_b.await;
         assert!(!*b.borrow(), "a stopped contender is no leader");
     }
+
+    #[tokio::test]
+    async fn a_leader_whose_session_is_killed_stops_leading_at_once() {
+        let key = rand::random::<i64>();
+        let (_stop, shutdown) = watch::channel(false);
+        let (mut leader, _task) = spawn(local(), key, shutdown);
+        assert!(wait_for(&mut leader, true, Duration::from_secs(10)).await);
+        let Ok((admin, connection)) = local().connect(NoTls).await else {
+            panic!("cannot connect to PostgreSQL on 127.0.0.1:5432");
+        };
+        tokio::spawn(connection);
+        // A bigint advisory key is stored as its high half in classid and its low half in objid.
+        let terminated = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1",
+                &[&key],
+            )
+            .await
+            .and_then(|row| row.try_get::<_, i64>(0));
+        assert!(matches!(terminated, Ok(1)), "{terminated:?}");
+        assert!(
+            wait_for(&mut leader, false, Duration::from_secs(1)).await,
+            "the lost session ends leadership at once"
+        );
+        assert!(
+            wait_for(&mut leader, true, RETRY_EVERY * 3).await,
+            "free again: it leads again after connecting anew"
+        );
+    }
 }
