@@ -9,6 +9,11 @@
 //! left out: nobody takes over a lineage by creating a contract with its linear id. Loading an active contract set,
 //! the first contract of a linear id (in ledger order) wins.
 //!
+//! Two writers keep it current: the processor applies its own transactions as soon as they are sequenced, and the
+//! index follower (`gateway/index_follower.rs`) applies every transaction of the ledger's update stream in offset
+//! order. Each transaction is applied once, by whichever comes first ([`AppliedOffsets`]): applying one again could
+//! bring back a lineage archived since.
+//!
 //! It is sized for 100,000 and more lineages: payloads are kept postcard-encoded ([`CompactRecord`]), a contract id
 //! is stored once for both maps, and template ids and party sets are shared.
 
@@ -21,6 +26,7 @@ use ledger_port::{ActiveContract, CreatedEvent, Event, LedgerError, TemplateId, 
 use message_schema::value::{LedgerValue, Record};
 use uuid::Uuid;
 
+use crate::applied_offsets::AppliedOffsets;
 use crate::compact_record::CompactRecord;
 use crate::contract_parties::{ContractParties, PartyInterner, StakeholderRule};
 use crate::mapping::WorkflowMapping;
@@ -73,6 +79,8 @@ pub struct ContractIndex {
     templates: Vec<Arc<TemplateId>>,
     /// The distinct party sets, shared by every contract with the same parties.
     parties: PartyInterner,
+    /// Which transactions are in the index already (see the module's comment).
+    applied: AppliedOffsets,
 }
 
 impl ContractIndex {
@@ -96,6 +104,64 @@ impl ContractIndex {
             index.insert_created(&active.created, &active.created_update_id, mapping);
         }
         Ok(index)
+    }
+
+    /// Marks every transaction up to `offset` as in the index (the offset its active contract set was read at).
+    pub fn loaded_at(&mut self, offset: i64) {
+        self.applied = AppliedOffsets::loaded_at(offset);
+    }
+
+    /// From now on a follower applies the update stream: the processor's own transactions applied ahead of it are
+    /// remembered so that the follower skips them.
+    pub fn start_following(&mut self) {
+        self.applied.start_following();
+    }
+
+    /// Whether a follower applies the update stream to this index.
+    pub fn is_following(&self) -> bool {
+        self.applied.is_following()
+    }
+
+    /// The offset up to which the index holds every transaction.
+    pub fn followed_through(&self) -> i64 {
+        self.applied.through()
+    }
+
+    /// The processor's own transaction, as soon as it is sequenced: applied unless the index already holds it (its
+    /// offset was loaded or followed: a redelivered request's original, returned by the ledger's deduplication).
+    pub fn apply_own(&mut self, tx: &Transaction, mapping: &WorkflowMapping) -> bool {
+        if !self.applied.take_own(tx.offset) {
+            return false;
+        }
+        self.apply(tx, mapping);
+        true
+    }
+
+    /// The next transaction of the update stream, in offset order: applied unless the processor already applied it.
+    /// Returns the contracts it archived as the index held them (the observer names archived contracts with them).
+    pub fn apply_followed(
+        &mut self,
+        tx: &Transaction,
+        mapping: &WorkflowMapping,
+    ) -> Option<Vec<IndexedContract>> {
+        if !self.applied.take_followed(tx.offset) {
+            return None;
+        }
+        let consumed = tx
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Archived(a) => self
+                    .linear_by_contract
+                    .get(a.contract_id.as_str())
+                    .and_then(|l| self.by_linear_id.get(l))
+                    .filter(|c| *c.contract_id == *a.contract_id)
+                    .cloned(),
+                _ => None,
+            })
+            .collect();
+        self.apply(tx, mapping);
+        Some(consumed)
     }
 
     /// Which parties this index counts as a contract's stakeholders.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde::Serialize;
 
 use crate::metrics_names;
+use crate::roles::{ConsumerRole, ObserverRole, Roles};
 
 /// Connection states and counters, updated by the gateway tasks and read by the HTTP handlers.
 #[derive(Debug, Default)]
@@ -21,6 +22,10 @@ pub struct Health {
     pub replayed_total: AtomicU64,
     pub unroutable_total: AtomicU64,
     pub observer_offset: AtomicU64,
+    /// The offset up to which the contract index holds every transaction (set by the index follower).
+    pub index_offset: AtomicU64,
+    /// The consumer and observer roles (`roles.rs`).
+    roles: Roles,
     last_errors: Mutex<Vec<String>>,
     /// Held while a connection state changes and the gauges are set from it: two changes at once could otherwise
     /// set the gauges in the other order and leave them showing a state that no longer holds.
@@ -43,6 +48,9 @@ pub struct HealthSnapshot {
     pub replayed_total: u64,
     pub unroutable_total: u64,
     pub observer_offset: u64,
+    pub index_offset: u64,
+    pub consumer_role: ConsumerRole,
+    pub observer_role: ObserverRole,
     pub last_errors: Vec<String>,
 }
 
@@ -74,6 +82,36 @@ impl Health {
         self.set_state(&self.consuming, v);
     }
 
+    /// The consumer role now.
+    pub fn consumer_role(&self) -> ConsumerRole {
+        self.roles.consumer()
+    }
+
+    /// The observer role now.
+    pub fn observer_role(&self) -> ObserverRole {
+        self.roles.observer()
+    }
+
+    /// Sets the consumer role (logged when it changes).
+    pub fn set_consumer_role(&self, role: ConsumerRole) {
+        let _order = self.gauge_order.lock().unwrap_or_else(|e| e.into_inner());
+        let was = self.roles.set_consumer(role);
+        if was != role {
+            tracing::info!(role = ?role, was = ?was, "consumer role");
+        }
+        self.export_gauges();
+    }
+
+    /// Sets the observer role (logged when it changes).
+    pub fn set_observer_role(&self, role: ObserverRole) {
+        let _order = self.gauge_order.lock().unwrap_or_else(|e| e.into_inner());
+        let was = self.roles.set_observer(role);
+        if was != role {
+            tracing::info!(role = ?role, was = ?was, "observer role");
+        }
+        self.export_gauges();
+    }
+
     fn set_state(&self, state: &AtomicBool, v: bool) {
         let _order = self.gauge_order.lock().unwrap_or_else(|e| e.into_inner());
         state.store(v, Ordering::Release);
@@ -87,6 +125,10 @@ impl Health {
             .set(gauge(self.broker_connected.load(Ordering::Acquire)));
         metrics::gauge!(metrics_names::LEDGER_CONNECTED)
             .set(gauge(self.ledger_connected.load(Ordering::Acquire)));
+        metrics::gauge!(metrics_names::CONSUMER_ACTIVE)
+            .set(gauge(self.roles.consumer() == ConsumerRole::Active));
+        metrics::gauge!(metrics_names::OBSERVER_LEADER)
+            .set(gauge(self.roles.observer() == ObserverRole::Leader));
     }
 
     /// Adds one to a counter.
@@ -117,6 +159,9 @@ impl Health {
             replayed_total: load(&self.replayed_total),
             unroutable_total: load(&self.unroutable_total),
             observer_offset: load(&self.observer_offset),
+            index_offset: load(&self.index_offset),
+            consumer_role: self.roles.consumer(),
+            observer_role: self.roles.observer(),
             last_errors: self
                 .last_errors
                 .lock()
@@ -169,6 +214,44 @@ mod tests {
             assert_eq!(sample(&text, metrics_names::READY), Some(0.0), "{text}");
             assert_eq!(sample(&text, metrics_names::BROKER_CONNECTED), Some(0.0));
             assert_eq!(sample(&text, metrics_names::LEDGER_CONNECTED), Some(1.0));
+        });
+    }
+
+    #[test]
+    fn the_role_gauges_exist_at_zero_and_follow_the_roles() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let health = Health::new();
+            let text = handle.render();
+            assert_eq!(
+                sample(&text, metrics_names::CONSUMER_ACTIVE),
+                Some(0.0),
+                "{text}"
+            );
+            assert_eq!(
+                sample(&text, metrics_names::OBSERVER_LEADER),
+                Some(0.0),
+                "{text}"
+            );
+            health.set_consumer_role(ConsumerRole::Standby);
+            health.set_observer_role(ObserverRole::Follower);
+            let text = handle.render();
+            assert_eq!(sample(&text, metrics_names::CONSUMER_ACTIVE), Some(0.0));
+            assert_eq!(sample(&text, metrics_names::OBSERVER_LEADER), Some(0.0));
+            health.set_consumer_role(ConsumerRole::Active);
+            health.set_observer_role(ObserverRole::Leader);
+            let text = handle.render();
+            assert_eq!(sample(&text, metrics_names::CONSUMER_ACTIVE), Some(1.0));
+            assert_eq!(sample(&text, metrics_names::OBSERVER_LEADER), Some(1.0));
+            let snapshot = serde_json::to_value(health.snapshot()).unwrap_or_default();
+            assert_eq!(snapshot["consumer_role"], "active");
+            assert_eq!(snapshot["observer_role"], "leader");
+            health.set_observer_role(ObserverRole::Follower);
+            assert_eq!(
+                sample(&handle.render(), metrics_names::OBSERVER_LEADER),
+                Some(0.0)
+            );
         });
     }
 }

@@ -22,6 +22,7 @@
 //! `traceparent`/`tracestate`), [`request_trace`] (a delivery's trace, carried to ledger calls and egress) and
 //! [`telemetry`] (optional OTLP export of spans).
 
+pub mod applied_offsets;
 pub mod assembly;
 pub mod backoff;
 pub mod cli;
@@ -49,6 +50,7 @@ pub mod publishing;
 pub mod request_faults;
 pub mod request_lookup;
 pub mod request_trace;
+pub mod roles;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;

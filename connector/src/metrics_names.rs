@@ -36,3 +36,8 @@ pub const READY: &str = "connector_ready";
 pub const BROKER_CONNECTED: &str = "connector_broker_connected";
 /// 1 while the ledger is reachable and accepts the gateway's credentials, else 0.
 pub const LEDGER_CONNECTED: &str = "connector_ledger_connected";
+/// Gauge: 1 while this instance is the active consumer of the ingress queue (it has received a delivery since it
+/// began consuming), else 0 (see `roles.rs`).
+pub const CONSUMER_ACTIVE: &str = "connector_consumer_active";
+/// Gauge: 1 while this instance publishes observer egress, else 0.
+pub const OBSERVER_LEADER: &str = "connector_observer_leader";

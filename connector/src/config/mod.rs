@@ -9,6 +9,7 @@ mod duration;
 mod env_overrides;
 mod error;
 mod json_schema;
+mod leadership;
 mod ledger;
 mod observe_mode;
 mod telemetry;
@@ -26,6 +27,7 @@ pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
 pub use json_schema::{config_schema, draft07_generator, headed};
+pub use leadership::{LeadershipConfig, ObserverLeadership};
 pub use ledger::{EmbeddedConfig, LedgerChoice, LedgerConfig};
 pub use observe_mode::ObserveMode;
 pub use telemetry::TelemetryConfig;
@@ -84,6 +86,9 @@ pub struct Config {
     /// With no observer checkpoint yet, publish the active contracts once before following the stream.
     #[serde(default)]
     pub sweep: bool,
+    /// Which instance publishes observer egress when several run one deployment.
+    #[serde(default)]
+    pub leadership: LeadershipConfig,
     #[serde(default)]
     pub retry: RetryConfig,
     #[serde(default)]
@@ -339,6 +344,9 @@ impl Config {
             return Err(invalid(&path, message));
         }
         if let Some((path, message)) = self.telemetry.invalid_setting() {
+            return Err(invalid(path, message));
+        }
+        if let Some((path, message)) = self.leadership.invalid_setting() {
             return Err(invalid(path, message));
         }
         if let Some((setting, message)) = self.limits.invalid_setting() {

@@ -9,6 +9,7 @@ mod contract_sequencer;
 mod delivery_tracking;
 mod failure_code;
 mod in_flight_requests;
+mod index_follower;
 mod ledger_gate;
 mod metrics_baseline;
 mod outcome_publishing;
@@ -28,7 +29,7 @@ use ledger_port::Clock;
 use tokio::sync::watch;
 
 use crate::assembly::assemble;
-use crate::config::{Config, LedgerChoice};
+use crate::config::{Config, LedgerChoice, ObserveMode};
 use crate::health::Health;
 use crate::http::{HttpState, prometheus_handle};
 use crate::ledger_factory::EmbeddedStorage;
@@ -119,6 +120,11 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
         "party": config.party,
         "ordering": format!("{:?}", config.ordering),
         "observe": format!("{:?}", config.observe),
+        "leadership": {
+            "observer": config.leadership.observer,
+            "postgres": config.leadership.shown_postgres(),
+            "lock_key": config.leadership.lock_key(&config.amqp.ingress_queue),
+        },
         "workflows": config.workflows.keys().collect::<Vec<_>>(),
         "state_dir": config.state_dir.display().to_string(),
         "http": config.http.listen.to_string(),
@@ -296,12 +302,23 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     }
 
     let sweeper = outcome_sweeper::spawn(outcomes.clone(), config.state.clone(), shutdown.clone());
+    let follower_task =
+        index_follower::spawn(assembly.processor.clone(), health.clone(), shutdown.clone());
+    let (leader, leadership_task) = match config.leadership.postgres_config() {
+        Some(pg) if config.observe != ObserveMode::Off => {
+            let key = config.leadership.lock_key(&config.amqp.ingress_queue);
+            let (leader, task) = crate::observer::leadership::spawn(pg, key, shutdown.clone());
+            (Some(leader), Some(task))
+        }
+        _ => (None, None),
+    };
     let observer_task = crate::observer::spawn(
         &config,
         assembly.processor.clone(),
         outcomes.clone(),
         health.clone(),
         assembly.index_offset,
+        leader,
         shutdown.clone(),
     );
 
@@ -392,8 +409,13 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     if let Some(reason) = storage_failure {
         return Err(stop_on_storage_failure(reason, &health, observer_task, http_task).await);
     }
+    follower_task.abort();
     if let Some(task) = observer_task {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    // After the observer stopped publishing: the lock is released for the next leader.
+    if let Some(task) = leadership_task {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     if let Err(e) = outcomes.flush() {
         return Err(

@@ -42,6 +42,7 @@ use crate::config::Ordering;
 use crate::outcome_store::{DeliveryKey, delivery_key};
 use crate::processor::{Processed, Sender, Staged};
 use crate::request_trace::RequestTrace;
+use crate::roles::ConsumerRole;
 
 /// Runs a session until it ends.
 pub async fn run_session(
@@ -54,6 +55,13 @@ pub async fn run_session(
         Err(e) => return SessionEnd::ConnectionLost(format!("cannot start consuming: {e}")),
     };
     ctx.health.set_consuming(true);
+    // A single active consumer learns it is the active one only from its first delivery (see `roles.rs`).
+    ctx.health
+        .set_consumer_role(if ctx.settings.single_active_consumer {
+            ConsumerRole::Standby
+        } else {
+            ConsumerRole::Active
+        });
     let outlets = Outlets {
         publisher: session.publisher(),
         replies: session.replies(),
@@ -86,6 +94,9 @@ pub async fn run_session(
                 None => break SessionEnd::ConnectionLost("the consumer was cancelled by the broker".to_owned()),
                 Some(Err(e)) => break SessionEnd::ConnectionLost(format!("consumer failed: {e}")),
                 Some(Ok(delivery)) => {
+                    if ctx.health.consumer_role() != ConsumerRole::Active {
+                        ctx.health.set_consumer_role(ConsumerRole::Active);
+                    }
                     let mut counted = None;
                     let plan = if delivery.was_delivered_before() {
                         // Alone: whatever ends the session next, it was this message or something outside it.
@@ -129,6 +140,7 @@ pub async fn run_session(
         }
     };
     ctx.health.set_consuming(false);
+    ctx.health.set_consumer_role(ConsumerRole::Disconnected);
     drop(ack_tx);
     let end = if end == SessionEnd::Shutdown {
         // Let every delivery already taken finish, be confirmed and acked, so a clean stop redelivers nothing.

@@ -1,5 +1,11 @@
-//! The ledger observer: publishes what happens on the ledger that the gateway's own requests did not cause, and
-//! keeps the linear id index current with others' changes.
+//! The ledger observer: publishes what happens on the ledger that the gateway's own requests did not cause. (The
+//! contract index is kept current by the index follower, `gateway/index_follower.rs`, in every instance.)
+//!
+//! With several instances of one deployment, only the leader publishes (`leadership.rs`). Each time an instance
+//! becomes leader it reads the checkpoint from the state store again and resumes after it, never from where its own
+//! memory says: another leader may have moved the checkpoint meanwhile (with a shared state store), and its own
+//! stream position says nothing about what was confirmed. Losing leadership stops publishing at once, mid-batch if
+//! need be; the checkpoint then stays at the last confirmed batch.
 //!
 //! Start-up is gap-free: with a checkpoint it resumes after it; without one it optionally sweeps the active
 //! contracts (ContractMessage, `isNewContract: false`) and follows the update stream from the sweep's offset. The
@@ -12,6 +18,7 @@
 //! the gateway goes on processing requests. (Within one gateway this cannot happen: the gateway tells the embedded
 //! ledger to keep every transaction after the observer's checkpoint.)
 
+pub mod leadership;
 mod observed_messages;
 
 use std::sync::Arc;
@@ -35,6 +42,18 @@ use crate::metrics_names;
 use crate::outcome_store::OutcomeStore;
 use crate::processor::{COMMAND_ID_PREFIX, Processor};
 use crate::publishing::{amqp_message, confirmed, now_secs};
+use crate::roles::ObserverRole;
+
+/// Resolves once `leader` turns false (never without an election, nor when the election task is gone: the last
+/// value it sent stands only until then, so a gone task counts as lost).
+async fn leadership_lost(leader: Option<&mut watch::Receiver<bool>>) {
+    match leader {
+        Some(leader) => {
+            let _ = leader.wait_for(|leads| !*leads).await;
+        }
+        None => std::future::pending().await,
+    }
+}
 
 /// Most transactions published before their confirms are awaited and the checkpoint advances.
 const MAX_BATCH: usize = 256;
@@ -43,6 +62,8 @@ const MAX_BATCH: usize = 256;
 enum Interruption {
     /// Worth resuming from the checkpoint after a pause (broker or ledger unavailable, stream ended).
     Retry(String),
+    /// Another instance leads now: publish nothing more until this one leads again.
+    LeadershipLost,
     /// The checkpoint is before what the ledger still has: resuming would skip history, so the observer stops.
     Pruned(String),
 }
@@ -79,8 +100,10 @@ struct Observer {
     processor: Arc<Processor>,
     outcomes: Arc<dyn OutcomeStore>,
     health: Arc<Health>,
-    /// The offset the index was loaded at: older transactions are already reflected in it.
+    /// The offset the index was loaded at: where a first leader with no checkpoint yet starts.
     index_offset: i64,
+    /// `true` while this instance leads (`leadership.rs`); `None` when there is no election and it always does.
+    leader: Option<watch::Receiver<bool>>,
 }
 
 /// Starts the observer unless `observe: off`.
@@ -90,11 +113,18 @@ pub fn spawn(
     outcomes: Arc<dyn OutcomeStore>,
     health: Arc<Health>,
     index_offset: i64,
+    leader: Option<watch::Receiver<bool>>,
     shutdown: watch::Receiver<bool>,
 ) -> Option<JoinHandle<()>> {
     if config.observe == ObserveMode::Off {
+        health.set_observer_role(ObserverRole::Off);
         return None;
     }
+    health.set_observer_role(if leader.is_some() {
+        ObserverRole::Follower
+    } else {
+        ObserverRole::Leader
+    });
     let mut settings = config.amqp.clone();
     settings.connection_name = Some(format!(
         "{}-observer",
@@ -111,19 +141,39 @@ pub fn spawn(
         outcomes,
         health,
         index_offset,
+        leader,
     };
     Some(tokio::spawn(observer.run(shutdown)))
 }
 
 impl Observer {
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut attempt = 0u32;
+        let mut leader = self.leader.take();
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            match self.observe(&mut shutdown).await {
+            if let Some(leader) = leader.as_mut() {
+                tokio::select! {
+                    led = leader.wait_for(|leads| *leads) => if led.is_err() { return },
+                    _ = crate::shutdown::until_stopped(&mut shutdown) => return,
+                }
+            }
+            self.health.set_observer_role(ObserverRole::Leader);
+            let observed = tokio::select! {
+                observed = self.observe(&mut shutdown) => observed,
+                _ = leadership_lost(leader.as_mut()) => Err(Interruption::LeadershipLost),
+            };
+            if leader.is_some() {
+                self.health.set_observer_role(ObserverRole::Follower);
+            }
+            match observed {
                 Ok(()) => return,
+                Err(Interruption::LeadershipLost) => {
+                    tracing::warn!("observer leadership lost: publishing stopped");
+                    attempt = 0;
+                }
                 Err(Interruption::Pruned(why)) => {
                     tracing::error!(error = %why, "observer stopped");
                     self.health.record_error(format!("observer stopped: {why}"));
@@ -197,8 +247,9 @@ impl Observer {
         }
     }
 
-    /// The contracts `tx` archived that the index no longer knows (the gateway's own archive, which the processor
-    /// applied when it committed it): from the processor's memory of its recent actions, else, on the embedded
+    /// The contracts `tx` archived that the index no longer knows (the processor applied its own archive when it
+    /// committed it; the index follower may have applied anyone's before the observer gets here): from the
+    /// processor's memory of recently archived contracts (both remember there), else, on the embedded
     /// ledger only, from the ledger (a hash lookup). A Daml participant is never asked here: that would be a scan of
     /// completions for every archive. Not finding them publishes the transaction without those messages.
     async fn consumed_unknown_to_index(&self, tx: &Transaction) -> Vec<IndexedContract> {
@@ -273,13 +324,6 @@ impl Observer {
             } else {
                 Vec::new()
             };
-            // The processor applies its own transactions; re-applying them here could move a lineage backwards.
-            if !own && tx.offset > self.index_offset {
-                index
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .apply(tx, &mapping);
-            }
             for egress in EncodedEgress::encode_all(&messages, &tx.update_id) {
                 confirms.push(publish(publisher, &self.settings.egress_exchange, &egress).await?);
                 published += 1;
@@ -389,6 +433,7 @@ mod tests {
                 assert!(why.contains("up to offset 40"), "{why}");
             }
             Interruption::Retry(why) => panic!("a pruned checkpoint must not be retried: {why}"),
+            Interruption::LeadershipLost => panic!("no election here"),
         }
         // A Daml participant's pruning error arrives by its id only.
         let remote = LedgerError::permanent(RejectionReason::Rejected, "GetUpdates: pruned")

@@ -34,7 +34,7 @@ mod requests;
 mod settings;
 mod submit;
 
-use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use ledger_port::Ledger;
@@ -72,10 +72,6 @@ pub struct Processor {
     /// durable before a later command can change that state; otherwise a crash could replay it as a success.
     failure_pending_flush: AtomicBool,
     in_flight: InFlight,
-    /// The offset of the active set the index was loaded from: a transaction at or before it is already in the
-    /// index, and applying it again (a redelivered request's original, returned by deduplication) would bring back
-    /// a lineage archived since.
-    index_loaded_at: AtomicI64,
     /// The contracts recent actions exercised, for the observer ([`Processor::recently_consumed`]).
     recently_consumed: RecentlyConsumed,
 }

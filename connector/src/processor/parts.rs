@@ -1,7 +1,7 @@
 //! The processor's parts as the gateway, the observer and the rooms see them: the ledger, the mapping, the contract
 //! index (loaded from the ledger's active set), the settings.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ledger_port::{Ledger, LedgerError, UpdateFilter};
@@ -38,7 +38,6 @@ impl Processor {
             stakeholder_rule,
             failure_pending_flush: AtomicBool::new(false),
             in_flight: InFlight::default(),
-            index_loaded_at: AtomicI64::new(0),
             recently_consumed: RecentlyConsumed::default(),
         }
     }
@@ -55,8 +54,13 @@ impl Processor {
             self.stakeholder_rule,
         )
         .await?;
-        *self.index_write() = index;
-        self.index_loaded_at.store(acs.offset, Ordering::Release);
+        let mut index = index;
+        index.loaded_at(acs.offset);
+        let mut shared = self.index_write();
+        if shared.is_following() {
+            index.start_following();
+        }
+        *shared = index;
         Ok(acs.offset)
     }
 
@@ -69,6 +73,12 @@ impl Processor {
     /// the gateway's own archives with it; see `recently_consumed.rs`).
     pub fn recently_consumed(&self, contract_id: &str) -> Option<IndexedContract> {
         self.recently_consumed.get(contract_id)
+    }
+
+    /// Remembers a contract a transaction archived, as the index held it, for the observer (the index follower
+    /// applies others' archives, possibly before the observer publishes them).
+    pub fn remember_consumed(&self, contract: &IndexedContract) {
+        self.recently_consumed.remember(contract);
     }
 
     /// The filter matching every mapped template, as the acting party.

@@ -40,10 +40,8 @@ impl Processor {
                 if let CommittedEgress::Action { prior, .. } = &egress {
                     self.recently_consumed.remember(prior);
                 }
-                if pending.transaction().offset > self.index_loaded_at.load(Ordering::Acquire) {
-                    self.index_write()
-                        .apply(pending.transaction(), &self.mapping);
-                }
+                self.index_write()
+                    .apply_own(pending.transaction(), &self.mapping);
                 Ok(Decision::Committing(Box::new(Commit {
                     pending,
                     egress,
