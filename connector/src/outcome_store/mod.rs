@@ -35,7 +35,7 @@ mod retention;
 pub use delivery_attempts::{DeliveryAttempts, DeliveryKey, delivery_key};
 pub use history_entry::{HistoryEntry, MAX_NAME_BYTES, RequestOutcome};
 pub use memory::MemoryOutcomeStore;
-pub use open::{REDB_FILE, StateLocation, open_state_store, state_location};
+pub use open::{REDB_FILE, StateLocation, StateStore, open_state_store, state_location};
 pub use outcome_record::OutcomeRecord;
 pub use postgres_store::PostgresOutcomeStore;
 pub use redb_store::RedbOutcomeStore;

@@ -48,10 +48,11 @@ pub fn state_location(config: &Config) -> StateLocation {
     }
 }
 
+/// One state store seen as the outcome store and as the delivery-attempt counter.
+pub type StateStore = (Arc<dyn OutcomeStore>, Arc<dyn DeliveryAttempts>);
+
 /// The state store `config` asks for, as the outcome store and the delivery-attempt counter (one object).
-pub fn open_state_store(
-    config: &Config,
-) -> Result<(Arc<dyn OutcomeStore>, Arc<dyn DeliveryAttempts>), StoreError> {
+pub fn open_state_store(config: &Config) -> Result<StateStore, StoreError> {
     if !config.state_is_durable() {
         let state = Arc::new(MemoryOutcomeStore::new());
         return Ok((state.clone(), state));
