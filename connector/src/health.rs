@@ -14,6 +14,9 @@ pub struct Health {
     broker_connected: AtomicBool,
     ledger_connected: AtomicBool,
     consuming: AtomicBool,
+    /// The state store is out of reach (a PostgreSQL server down); a local store never is. Kept negated so that a
+    /// default `Health` needs no store to be ready.
+    state_store_unavailable: AtomicBool,
     /// Counters mirrored from the metrics, for `/status` (Prometheus counters cannot be read back).
     pub ingress_total: AtomicU64,
     pub egress_total: AtomicU64,
@@ -40,6 +43,8 @@ pub struct HealthSnapshot {
     pub broker_connected: bool,
     pub ledger_connected: bool,
     pub consuming: bool,
+    /// False while the state store (PostgreSQL) does not answer; `last_errors` says why.
+    pub state_store_available: bool,
     pub ready: bool,
     pub ingress_total: u64,
     pub egress_total: u64,
@@ -63,10 +68,11 @@ impl Health {
         health
     }
 
-    /// Ready when connected to broker and ledger and consuming.
+    /// Ready when connected to broker and ledger, the state store answers, and consuming.
     pub fn is_ready(&self) -> bool {
         self.broker_connected.load(Ordering::Acquire)
             && self.ledger_connected.load(Ordering::Acquire)
+            && !self.state_store_unavailable.load(Ordering::Acquire)
             && self.consuming.load(Ordering::Acquire)
     }
 
@@ -112,6 +118,10 @@ impl Health {
         self.export_gauges();
     }
 
+    pub fn set_state_store_available(&self, v: bool) {
+        self.set_state(&self.state_store_unavailable, !v);
+    }
+
     fn set_state(&self, state: &AtomicBool, v: bool) {
         let _order = self.gauge_order.lock().unwrap_or_else(|e| e.into_inner());
         state.store(v, Ordering::Release);
@@ -151,6 +161,7 @@ impl Health {
             broker_connected: self.broker_connected.load(Ordering::Acquire),
             ledger_connected: self.ledger_connected.load(Ordering::Acquire),
             consuming: self.consuming.load(Ordering::Acquire),
+            state_store_available: !self.state_store_unavailable.load(Ordering::Acquire),
             ready: self.is_ready(),
             ingress_total: load(&self.ingress_total),
             egress_total: load(&self.egress_total),

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod example_requests;
 pub mod gateway_harness;
 pub mod http_request;
+pub mod postgres;
 pub mod promql_names;
 pub mod raw_amqp;
 
@@ -674,6 +675,11 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(port: u16) -> Self {
+        Self::start_to(port, 5672).await
+    }
+
+    /// A proxy on `port` in front of `127.0.0.1:<target>` (5672 the broker, 5432 PostgreSQL).
+    pub async fn start_to(port: u16, target: u16) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -687,7 +693,7 @@ impl Proxy {
                         let Ok((mut inbound, _)) = accepted else { return };
                         let mut rx_conn = rx.clone();
                         tokio::spawn(async move {
-                            let Ok(mut outbound) = tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], 5672))).await else { return };
+                            let Ok(mut outbound) = tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], target))).await else { return };
                             tokio::select! {
                                 _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                                 _ = rx_conn.changed() => {}

@@ -14,7 +14,7 @@ use ledger_port::Clock;
 use crate::config::{Config, LedgerChoice, ObserveMode};
 use crate::ledger_factory::{EmbeddedStorage, open_ledger};
 use crate::mapping::WorkflowMapping;
-use crate::outcome_store::{OutcomeStore, RedbOutcomeStore};
+use crate::outcome_store::{StateLocation, open_state_store, state_location};
 
 /// Compacts the journal the config at `path` names; returns a one-line summary.
 pub async fn compact(path: &Path) -> anyhow::Result<String> {
@@ -68,16 +68,15 @@ fn observer_checkpoint(config: &Config) -> anyhow::Result<Option<i64>> {
     if config.observe == ObserveMode::Off || !config.state_is_durable() {
         return Ok(None);
     }
-    let store = config.state_dir.join("outcomes.redb");
-    if !store.exists() {
+    let location = state_location(config);
+    if let StateLocation::Redb(file) = &location
+        && !file.exists()
+    {
         return Ok(None);
     }
-    let outcomes = RedbOutcomeStore::open(&store)
-        .with_context(|| format!("cannot open the state store {}", store.display()))?;
-    outcomes.checkpoint().with_context(|| {
-        format!(
-            "cannot read the observer checkpoint from {}",
-            store.display()
-        )
-    })
+    let (outcomes, _) = open_state_store(config)
+        .with_context(|| format!("cannot open the state store ({location})"))?;
+    outcomes
+        .checkpoint()
+        .with_context(|| format!("cannot read the observer checkpoint from {location}"))
 }

@@ -10,7 +10,7 @@ use ledger_port::Clock;
 use crate::assembly::assemble;
 use crate::config::{Config, LedgerChoice};
 use crate::ledger_factory::EmbeddedStorage;
-use crate::outcome_store::{MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
+use crate::outcome_store::{MemoryOutcomeStore, OutcomeStore, open_state_store, state_location};
 use crate::processor::Sender;
 
 /// What `process` reads and how.
@@ -45,9 +45,10 @@ pub async fn process(options: &ProcessOptions, out: &mut dyn Write) -> anyhow::R
         LedgerChoice::Daml(_) => true,
     };
     let outcomes: Arc<dyn OutcomeStore> = if durable {
-        Arc::new(RedbOutcomeStore::open(
-            &config.state_dir.join("outcomes.redb"),
-        )?)
+        // The gateway's own state store (redb in state_dir, or `state.backend: postgres`).
+        open_state_store(&config)
+            .with_context(|| format!("cannot open the state store ({})", state_location(&config)))?
+            .0
     } else {
         Arc::new(MemoryOutcomeStore::new())
     };

@@ -9,13 +9,14 @@ mod gateway_http;
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::outcome_store::{HistoryQuery, RedbOutcomeStore, StatusFilter};
+use crate::outcome_store::{
+    HistoryQuery, StateLocation, StatusFilter, open_state_store, state_location,
+};
 use crate::request_lookup::RequestRecords;
 use gateway_http::{GatewayAnswer, connect_address, get_json, percent_encode};
 
@@ -100,34 +101,31 @@ async fn ask(
             anyhow::bail!("the gateway at http://{address} answered {status}: {reason}")
         }
         GatewayAnswer::NotListening => {
-            let store_path = config.state_dir.join("outcomes.redb");
-            if !config.state_is_durable() {
-                anyhow::bail!(
+            let location = state_location(&config);
+            match &location {
+                StateLocation::Memory => anyhow::bail!(
                     "nothing listens on http.listen ({address}), and this config keeps the gateway's state in \
                      memory (ledger.embedded.in_memory), so only a running gateway can answer"
-                );
-            }
-            if !store_path.exists() {
-                anyhow::bail!(
+                ),
+                StateLocation::Redb(file) if !file.exists() => anyhow::bail!(
                     "nothing listens on http.listen ({address}), and there is no state store at {} (has a gateway \
                      run with this state_dir?)",
-                    store_path.display()
-                );
+                    file.display()
+                ),
+                _ => {}
             }
             eprintln!(
-                "no gateway listens at http://{address}; reading the state store {} directly",
-                store_path.display()
+                "no gateway listens at http://{address}; reading the state store ({location}) directly"
             );
             tokio::task::spawn_blocking(move || {
-                let store = RedbOutcomeStore::open(&store_path).with_context(|| {
+                let (store, _) = open_state_store(&config).with_context(|| {
                     format!(
-                        "cannot open the state store {} (a gateway holding it would answer on http.listen; is one \
-                         running with another http.listen?)",
-                        store_path.display()
+                        "cannot open the state store ({location}) (a gateway holding it would answer on \
+                         http.listen; is one running with another http.listen?)"
                     )
                 })?;
                 read(&RequestRecords {
-                    store: Arc::new(store),
+                    store,
                     in_flight: None,
                 })
             })

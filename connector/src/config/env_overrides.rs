@@ -29,7 +29,12 @@ pub fn apply_env_overrides(
     let mut inferred = Vec::new();
     let mut overrides: Vec<(String, String)> = env
         .into_iter()
-        .filter(|(name, _)| name.starts_with(PREFIX) && name.len() > PREFIX.len())
+        // The PostgreSQL password is read from the environment by the state store itself, never put in the config.
+        .filter(|(name, _)| {
+            name.starts_with(PREFIX)
+                && name.len() > PREFIX.len()
+                && name != super::STATE_POSTGRES_PASSWORD_ENV
+        })
         .collect();
     // Deterministic regardless of the environment's iteration order.
     overrides.sort();

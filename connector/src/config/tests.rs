@@ -550,3 +550,79 @@ fn telemetry_exports_nothing_by_default_and_refuses_endpoints_it_cannot_use() {
         .to_string();
     assert!(e.contains("did you mean \"otlp_endpoint\""), "{e}");
 }
+
+#[test]
+fn the_state_backend_defaults_to_redb_and_postgres_needs_its_settings() {
+    let c = load(MINIMAL).unwrap();
+    assert_eq!(c.state.backend, StateBackend::Redb);
+    assert!(c.state.postgres_backend().is_none());
+
+    let with = |state: &str| load(&format!("{MINIMAL}state: {state}\n"));
+    let c =
+        with("{ backend: postgres, postgres: { url: \"postgres://gw@db:5432/state\" } }").unwrap();
+    let postgres = c.state.postgres_backend().expect("postgres");
+    assert_eq!(postgres.pool_size, 8);
+    assert_eq!(
+        postgres.connect_timeout.0,
+        std::time::Duration::from_secs(5)
+    );
+    let c = with(
+        "{ backend: postgres, postgres: { url: \"postgres://gw@db/state\", pool_size: 2, connect_timeout: 750ms } }",
+    )
+    .unwrap();
+    let postgres = c.state.postgres_backend().expect("postgres");
+    assert_eq!(postgres.pool_size, 2);
+    assert_eq!(
+        postgres.connect_timeout.0,
+        std::time::Duration::from_millis(750)
+    );
+
+    let e = with("{ backend: postgres }").unwrap_err().to_string();
+    assert!(
+        e.starts_with("state.postgres: `state.backend: postgres` needs"),
+        "{e}"
+    );
+    let e = with("{ backend: postgress }").unwrap_err().to_string();
+    assert!(e.starts_with("state.backend: "), "{e}");
+    assert!(e.contains("did you mean \"postgres\""), "{e}");
+    let e = with("{ backend: postgres, postgres: { url: \"postgres://gw@db/s\", pool_sise: 2 } }")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("state.postgres.pool_sise: "), "{e}");
+    assert!(e.contains("did you mean \"pool_size\""), "{e}");
+    let e = with("{ backend: postgres, postgres: { url: \"postgres://gw:hunter2@db/s\" } }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("state.postgres.url: the URL holds a password"),
+        "{e}"
+    );
+    assert!(!e.contains("hunter2"), "{e}");
+    let e = with("{ backend: postgres, postgres: { url: \"postgres://gw@db/s\", pool_size: 0 } }")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("state.postgres.pool_size: "), "{e}");
+    let e = with(
+        "{ backend: postgres, postgres: { url: \"postgres://gw@db/s\", connect_timeout: 5 } }",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("state.postgres.connect_timeout: "), "{e}");
+    let in_memory = format!(
+        "{MINIMAL}ledger: {{ embedded: {{ in_memory: true }} }}\nstate: {{ backend: postgres, postgres: {{ url: \"postgres://gw@db/s\" }} }}\n"
+    );
+    let e = load(&in_memory).unwrap_err().to_string();
+    assert!(e.starts_with("state.backend: "), "{e}");
+}
+
+#[test]
+fn the_postgres_password_variable_is_no_config_override_and_never_shown() {
+    let text = format!(
+        "{MINIMAL}state: {{ backend: postgres, postgres: {{ url: \"postgres://gw@db/state\" }} }}\n"
+    );
+    let c = load_env(&text, &[(STATE_POSTGRES_PASSWORD_ENV, "pw-in-env-123")])
+        .expect("not read as a CONNECTOR_<PATH> override");
+    assert!(!format!("{c:?}").contains("pw-in-env-123"));
+    let e = load_env(&text, &[("CONNECTOR_STATE__POSTGRES__POOL_SIZE", "3")]).unwrap();
+    assert_eq!(e.state.postgres_backend().map(|p| p.pool_size), Some(3));
+}

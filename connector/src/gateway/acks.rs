@@ -135,7 +135,14 @@ pub async fn settle_in_order(
             })
             .await
             {
-                Ok(result) => result.map_err(|e| e.to_string()),
+                Ok(Ok(())) => Ok(()),
+                // A state store out of reach: nothing of this batch is acked; the session ends, its deliveries go
+                // back to the queue, and the gateway waits until the store answers (the outcomes stay pending in
+                // memory, so the redeliveries are answered from them without a second ledger effect).
+                Ok(Err(e)) if e.unavailable => {
+                    return SessionEnd::Halted(format!("cannot make outcomes durable: {e}"));
+                }
+                Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(format!("the flush task failed: {e}")),
             };
             if let Err(e) = flushed {

@@ -19,6 +19,7 @@ mod reply_copies;
 mod session;
 mod session_context;
 mod session_end;
+mod store_gate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +36,7 @@ use crate::http::{HttpState, prometheus_handle};
 use crate::ledger_factory::EmbeddedStorage;
 use crate::ledger_identity::{LedgerIdentity, check_state_dir};
 use crate::metrics_names;
-use crate::outcome_store::{DeliveryAttempts, MemoryOutcomeStore, OutcomeStore, RedbOutcomeStore};
+use crate::outcome_store::{open_state_store, state_location};
 use crate::publishing::reconnect_delay;
 use crate::request_lookup::RequestRecords;
 use crate::shutdown::until_stopped;
@@ -46,6 +47,7 @@ use reply_copies::ReplyCopies;
 use session::run_session;
 use session_context::SessionContext;
 use session_end::SessionEnd;
+use store_gate::wait_until_store_answers;
 
 /// The gateway stopped because its own storage failed (a full disk under `state_dir` or the journal): `main` exits
 /// with [`STORAGE_FAILURE_EXIT_CODE`] so a supervisor restarts it, which is all it takes once there is space again.
@@ -127,6 +129,13 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
         },
         "workflows": config.workflows.keys().collect::<Vec<_>>(),
         "state_dir": config.state_dir.display().to_string(),
+        "state": {
+            "store": state_location(config).to_string(),
+            "backend": format!("{:?}", config.state.backend).to_lowercase(),
+            // The URL (never holding a password: the loader refuses one) and the password file's path only.
+            "postgres": config.state.postgres_backend().map(|p| p.summary()),
+            "outcome_retention_ms": u64::try_from(config.state.outcome_retention.0.as_millis()).unwrap_or(u64::MAX),
+        },
         "http": config.http.listen.to_string(),
     })
 }
@@ -227,17 +236,19 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     }));
 
     // An in-memory ledger gets an in-memory state store: nothing the gateway remembers may outlive its ledger.
-    let (outcomes, attempts): (Arc<dyn OutcomeStore>, Arc<dyn DeliveryAttempts>) =
-        if config.state_is_durable() {
-            let state = Arc::new(
-                RedbOutcomeStore::open(&config.state_dir.join("outcomes.redb"))
-                    .context("cannot open the state store")?,
-            );
-            (state.clone(), state)
-        } else {
-            let state = Arc::new(MemoryOutcomeStore::new());
-            (state.clone(), state)
-        };
+    let (outcomes, attempts) = open_state_store(&config)
+        .with_context(|| format!("cannot open the state store ({})", state_location(&config)))?;
+    // PostgreSQL may be down at start: wait for it, unready, before anything could be consumed.
+    match wait_until_store_answers(&outcomes, &health, &mut shutdown, reconnect_delay).await {
+        Ok(GateEnd::Open) => {}
+        Ok(GateEnd::Stopped) => return Ok(()),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot use the state store ({}): {e}",
+                state_location(&config)
+            ));
+        }
+    }
     let _ = requests_slot.set(RequestRecords {
         store: outcomes.clone(),
         in_flight: Some(in_flight_requests.clone()),
@@ -380,6 +391,22 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
                         .await;
                         if gate == GateEnd::Stopped {
                             break;
+                        }
+                        // When the state store was out of reach, consume again only once it answers.
+                        match wait_until_store_answers(
+                            &outcomes,
+                            &health,
+                            &mut shutdown,
+                            reconnect_delay,
+                        )
+                        .await
+                        {
+                            Ok(GateEnd::Open) => {}
+                            Ok(GateEnd::Stopped) => break,
+                            Err(e) => {
+                                storage_failure = Some(e.to_string());
+                                break;
+                            }
                         }
                     }
                     SessionEnd::StorageFailed(reason) => {

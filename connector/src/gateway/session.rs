@@ -111,6 +111,7 @@ pub async fn run_session(
                                 counted = Some(key);
                                 Plan::for_attempt(attempt, ctx.settings.max_redeliveries)
                             }
+                            Ok(Err(e)) if e.unavailable => break SessionEnd::Halted(format!("cannot count a redelivered message's attempt: {e}")),
                             Ok(Err(e)) => break SessionEnd::StorageFailed(format!("cannot count a redelivered message's attempt: {e}")),
                             Err(e) => break SessionEnd::Halted(format!("the attempt counting task failed: {e}")),
                         }

@@ -22,6 +22,9 @@ fn not_ready_because(snapshot: &crate::health::HealthSnapshot) -> Vec<&'static s
     if !snapshot.ledger_connected {
         reasons.push("the ledger is not connected");
     }
+    if !snapshot.state_store_available {
+        reasons.push("the state store (PostgreSQL) does not answer");
+    }
     if !snapshot.consuming {
         reasons.push("the ingress queue is not being consumed");
     }
@@ -61,6 +64,7 @@ pub async fn overview(State(state): State<HttpState>) -> Response {
         "brokerConnected": snapshot.broker_connected,
         "ledgerConnected": snapshot.ledger_connected,
         "consuming": snapshot.consuming,
+        "stateStoreAvailable": snapshot.state_store_available,
         "ledgerEnd": ledger_end,
         "observerLag": gauge(&metrics_text, metrics_names::OBSERVER_LAG).map(|lag| lag as i64),
         "activity": state.activity.windows_until(&metrics_text, crate::outcome_store::now_ms()),

@@ -29,7 +29,7 @@ impl MemoryOutcomeStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, RecordedOutcomes>, StoreError> {
         self.outcomes
             .lock()
-            .map_err(|_| StoreError("in-memory store poisoned by an earlier panic".to_owned()))
+            .map_err(|_| StoreError::new("in-memory store poisoned by an earlier panic".to_owned()))
     }
 }
 

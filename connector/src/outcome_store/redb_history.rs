@@ -140,7 +140,7 @@ impl RequestHistory for RedbOutcomeStore {
         };
         HistoryEntry::decode(value.value())
             .map(Some)
-            .ok_or_else(|| StoreError(format!("history entry of {request_id:?} is corrupt")))
+            .ok_or_else(|| StoreError::new(format!("history entry of {request_id:?} is corrupt")))
     }
 
     fn recent_history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {

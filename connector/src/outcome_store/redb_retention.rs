@@ -113,7 +113,7 @@ impl RedbOutcomeStore {
             Ok(done) => Ok(done),
             // A read still open elsewhere: not now, the next sweep tries again.
             Err(redb::CompactionError::TransactionInProgress) => Ok(false),
-            Err(e) => Err(StoreError(format!("compact: {e}"))),
+            Err(e) => Err(StoreError::new(format!("compact: {e}"))),
         }
     }
 }

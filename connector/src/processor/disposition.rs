@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::in_flight::InFlightGuard;
 use crate::contract_index::IndexedContract;
 use crate::encoded_egress::EncodedEgress;
+use crate::outcome_store::StoreError;
 use crate::request_faults::RequestFaultKind;
 use ledger_port::PendingCommit;
 
@@ -36,6 +37,20 @@ pub enum Disposition {
     /// The gateway's own storage failed (its state store, or the journal of its in-process ledger — a full disk):
     /// nothing more can be made durable. Publish nothing, do not ack; the gateway stops and exits.
     StorageFailed { reason: String },
+}
+
+impl Disposition {
+    /// What a failure of the state store means for the request in hand: a store out of reach (a database server
+    /// down) halts processing, and the gateway waits until it answers again, as for a ledger outage; any other
+    /// failure is the gateway's own storage failing, and it stops.
+    pub fn of_store_error(error: &StoreError) -> Self {
+        let reason = error.to_string();
+        if error.unavailable {
+            Disposition::Halted { reason }
+        } else {
+            Disposition::StorageFailed { reason }
+        }
+    }
 }
 
 /// One processed message.

@@ -135,12 +135,7 @@ impl Processor {
                     }
                 }
             }
-            Err(e) => Step::Done(
-                vec![],
-                Disposition::StorageFailed {
-                    reason: e.to_string(),
-                },
-            ),
+            Err(e) => Step::Done(vec![], Disposition::of_store_error(&e)),
         };
         Staged {
             request_id: Some(request_id),

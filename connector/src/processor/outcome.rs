@@ -48,12 +48,7 @@ impl Processor {
                 }
                 (egress, Disposition::Completed)
             }
-            Err(e) => (
-                vec![],
-                Disposition::StorageFailed {
-                    reason: e.to_string(),
-                },
-            ),
+            Err(e) => (vec![], Disposition::of_store_error(&e)),
         }
     }
 }

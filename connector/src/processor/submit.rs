@@ -85,6 +85,7 @@ impl Processor {
             }
             SubmitFailure::Halted(error) => Err(Stop::Halted(error.message)),
             SubmitFailure::StorageFailed(reason) => Err(Stop::StorageFailed(reason)),
+            SubmitFailure::StoreUnavailable(reason) => Err(Stop::Halted(reason)),
         }
     }
 
@@ -98,7 +99,11 @@ impl Processor {
         {
             // Still not durable: the next command must try again rather than run ahead of it.
             self.failure_pending_flush.store(true, Ordering::Release);
-            return Err(SubmitFailure::StorageFailed(e.to_string()));
+            return Err(if e.unavailable {
+                SubmitFailure::StoreUnavailable(e.to_string())
+            } else {
+                SubmitFailure::StorageFailed(e.to_string())
+            });
         }
         let sequenced = self
             .with_retries("sequence", &submission.command_id, || {
@@ -159,6 +164,8 @@ pub(in crate::processor) enum SubmitFailure {
     Exhausted(LedgerError, u32),
     Halted(LedgerError),
     StorageFailed(String),
+    /// The state store is out of reach (a database server down): pause until it answers, as for a ledger halt.
+    StoreUnavailable(String),
 }
 
 impl Processor {

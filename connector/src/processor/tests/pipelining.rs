@@ -133,7 +133,7 @@ impl OutcomeStore for UnflushableStore {
         self.inner.put(id, e)
     }
     fn flush(&self) -> Result<(), StoreError> {
-        Err(StoreError("disk full".into()))
+        Err(StoreError::new("disk full"))
     }
     fn count(&self) -> Result<u64, StoreError> {
         self.inner.count()
