@@ -182,7 +182,7 @@ fn asked_phrase(argument: &str, asked: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue_arguments::{DEAD_LETTER_QUEUE_ARGUMENTS, INGRESS_ARGUMENTS};
+    use crate::queue_arguments::INGRESS_ARGUMENTS;
     use proptest::prelude::*;
 
     const INGRESS: DeclaredObject<'static> = DeclaredObject {
@@ -280,15 +280,15 @@ mod tests {
             kind: "queue",
             name: "wb.dead.queue",
             name_key: "amqp.dead_letter_queue",
-            config_arguments: DEAD_LETTER_QUEUE_ARGUMENTS,
+            config_arguments: &[],
             other_remedy: None,
         };
         assert_eq!(
             explain(
                 &dead,
-                "inequivalent arg 'x-queue-type' for queue 'wb.dead.queue' in vhost '/': received 'quorum' but current is 'classic'"
+                "inequivalent arg 'x-queue-type' for queue 'wb.dead.queue' in vhost '/': received 'classic' but current is 'quorum'"
             ),
-            "amqp.queue_type: the queue \"wb.dead.queue\" exists as a classic queue; the config asks for quorum (x-queue-type) — delete or rename the queue, or set amqp.queue_type: classic"
+            "amqp.dead_letter_queue: the queue \"wb.dead.queue\" exists with x-queue-type quorum; the gateway declares it with classic (x-queue-type) — delete or rename the queue"
         );
     }
 

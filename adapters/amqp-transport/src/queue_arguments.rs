@@ -1,9 +1,14 @@
 //! The arguments the gateway declares its queues with, and which configuration key each one comes from, so a queue
 //! the broker already holds with other arguments can be explained in terms of the config (`declare_mismatch.rs`).
 //!
-//! The ingress queue carries every setting below. The dead-letter queue carries only its type: it must never drop a
-//! letter, so it gets no delivery limit (`connector dead-letters list` hands every letter it reads back, and a quorum
-//! queue counts each such return as a delivery). The egress queue carries none: its type is the broker's default.
+//! The ingress queue carries every setting below. The dead-letter queue is classic whatever `amqp.queue_type` says:
+//! `connector dead-letters` (and `POST /dead-letters/replay`) read letters unacked and hand back the ones they keep by
+//! closing their channel, and only a classic queue puts returned messages back at their positions — a quorum queue
+//! (RabbitMQ 3.10, `tests/broker_topology.rs`) appends them at its tail, so a `list --limit 2` would move the first two
+//! letters to the back. A quorum queue also counts each return as a delivery, and RabbitMQ 4 gives quorum queues a
+//! delivery limit by default, past which a letter would be dropped. The price: dead letters are not replicated. It
+//! is declared `x-queue-type: classic` explicitly, so a dead-letter queue someone made quorum is refused by name
+//! instead of silently reordered. The egress queue carries no arguments: its type is the broker's default.
 
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 
@@ -21,9 +26,6 @@ pub(crate) const INGRESS_ARGUMENTS: &[&str] = &[
     DEAD_LETTER_EXCHANGE,
     DELIVERY_LIMIT,
 ];
-
-/// The arguments the dead-letter queue is declared with.
-pub(crate) const DEAD_LETTER_QUEUE_ARGUMENTS: &[&str] = &[QUEUE_TYPE];
 
 /// Which config key sets which queue argument.
 pub(crate) const ARGUMENT_KEYS: &[(&str, &str)] = &[
@@ -78,17 +80,14 @@ pub(crate) fn ingress_arguments(s: &AmqpSettings) -> FieldTable {
     args
 }
 
-/// A quorum dead-letter queue beside a quorum ingress queue, so the originals of failed requests are replicated as
-/// the requests were. A classic one is declared without arguments, as it always was, so an existing deployment's
-/// dead-letter queue is still equivalent.
-pub(crate) fn dead_letter_queue_arguments(s: &AmqpSettings) -> FieldTable {
+/// Always classic (see the module comment for why). A queue declared without arguments, as every dead-letter queue
+/// was before the type was named, is classic too, so existing deployments' queues stay equivalent.
+pub(crate) fn dead_letter_queue_arguments() -> FieldTable {
     let mut args = FieldTable::default();
-    if s.queue_type == QueueType::Quorum {
-        args.insert(
-            ShortString::from(QUEUE_TYPE),
-            AMQPValue::LongString(queue_type_name(s.queue_type).into()),
-        );
-    }
+    args.insert(
+        ShortString::from(QUEUE_TYPE),
+        AMQPValue::LongString(queue_type_name(QueueType::Classic).into()),
+    );
     args
 }
 
@@ -115,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn a_quorum_setup_declares_every_argument_and_a_quorum_dead_letter_queue() {
+    fn a_quorum_setup_declares_every_argument_and_a_classic_dead_letter_queue() {
         let s = quorum();
         let ingress = ingress_arguments(&s);
         assert_eq!(text(&ingress, QUEUE_TYPE).as_deref(), Some("quorum"));
@@ -128,25 +127,20 @@ mod tests {
             Some("workbench.dead")
         );
         assert_eq!(text(&ingress, DELIVERY_LIMIT).as_deref(), Some("12"));
-        let dead = dead_letter_queue_arguments(&s);
-        assert_eq!(text(&dead, QUEUE_TYPE).as_deref(), Some("quorum"));
-        assert_eq!(
-            dead.inner().len(),
-            1,
-            "no delivery limit on the dead-letter queue"
-        );
-        for argument in INGRESS_ARGUMENTS.iter().chain(DEAD_LETTER_QUEUE_ARGUMENTS) {
+        let dead = dead_letter_queue_arguments();
+        assert_eq!(text(&dead, QUEUE_TYPE).as_deref(), Some("classic"));
+        assert_eq!(dead.inner().len(), 1, "no delivery limit, nothing else");
+        for argument in INGRESS_ARGUMENTS {
             assert!(config_key(argument).is_some(), "{argument}");
         }
     }
 
     #[test]
-    fn a_classic_setup_declares_no_limit_and_a_dead_letter_queue_without_arguments() {
+    fn a_classic_setup_declares_no_limit_and_no_single_active_consumer() {
         let s = AmqpSettings::default();
         let ingress = ingress_arguments(&s);
         assert_eq!(text(&ingress, QUEUE_TYPE).as_deref(), Some("classic"));
         assert_eq!(text(&ingress, DELIVERY_LIMIT), None);
         assert_eq!(text(&ingress, SINGLE_ACTIVE_CONSUMER), None);
-        assert!(dead_letter_queue_arguments(&s).inner().is_empty());
     }
 }

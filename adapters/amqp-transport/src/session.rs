@@ -18,9 +18,7 @@ use crate::delivery::{IngressStream, to_delivery};
 use crate::error::TransportError;
 use crate::properties::name;
 use crate::publisher::Publisher;
-use crate::queue_arguments::{
-    DEAD_LETTER_QUEUE_ARGUMENTS, INGRESS_ARGUMENTS, dead_letter_queue_arguments, ingress_arguments,
-};
+use crate::queue_arguments::{INGRESS_ARGUMENTS, dead_letter_queue_arguments, ingress_arguments};
 use crate::reply::ReplyPublisher;
 use crate::settings::AmqpSettings;
 
@@ -164,7 +162,7 @@ impl AmqpSession {
         ch.queue_declare(
             name("amqp.dead_letter_queue", &dlq)?,
             queue_options,
-            dead_letter_queue_arguments(s),
+            dead_letter_queue_arguments(),
         )
         .await
         .map_err(|e| {
@@ -173,8 +171,11 @@ impl AmqpSession {
                     kind: "queue",
                     name: &dlq,
                     name_key: "amqp.dead_letter_queue",
-                    config_arguments: DEAD_LETTER_QUEUE_ARGUMENTS,
-                    other_remedy: None,
+                    config_arguments: &[],
+                    other_remedy: Some(
+                        "name another amqp.dead_letter_queue (it is always classic: `connector dead-letters` relies \
+                         on a classic queue keeping the places of the letters it reads)",
+                    ),
                 },
                 e,
             )

@@ -56,8 +56,8 @@ pub struct AmqpSettings {
     /// returned as unroutable. Defaults to `<egress_exchange>.queue`; `none` declares none.
     #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub egress_queue: Option<String>,
-    /// The ingress queue's `x-queue-type`; `quorum` also makes the dead-letter queue a quorum queue and gives the
-    /// ingress queue `x-delivery-limit` (see [`AmqpSettings::broker_delivery_limit`]).
+    /// The ingress queue's `x-queue-type`; `quorum` also gives it `x-delivery-limit` (see
+    /// [`AmqpSettings::broker_delivery_limit`]). The dead-letter queue stays classic (`queue_arguments.rs` says why).
     pub queue_type: QueueType,
     /// Declare the ingress queue with `x-single-active-consumer`: the broker delivers to one consumer at a time.
     pub single_active_consumer: bool,
