@@ -3,7 +3,8 @@
 //! process, with the same error and exit 2, and `run` refuses before it touches the broker or the state directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const REFUSAL: &str = "error: amqp.single_active_consumer: true means several instances take turns on one queue, but \
 ledger.embedded runs a ledger inside each instance, so each would keep its own ledger — point every instance at one \
@@ -15,16 +16,36 @@ fn fixture() -> PathBuf {
         .join("../tests/fixtures/broken-configs/check-only/single-active-consumer-with-embedded-ledger.yaml")
 }
 
-fn connector(args: &[&str], config: &Path, state_dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_connector"))
+/// `connector <args> --config <config>`: its exit code (`None` if it was still running after 30 s, then killed) and
+/// stderr.
+fn connector(args: &[&str], config: &Path, state_dir: &Path) -> (Option<i32>, String) {
+    let stderr_path = state_dir.with_extension(format!("{}.stderr", args.join("-")));
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector"))
         .args(args)
         .arg("--config")
         .arg(config)
         // A broker nobody listens on: were the rule skipped, `run` would retry it instead of exiting.
         .env("CONNECTOR_AMQP__URL", "amqp://guest:guest@127.0.0.1:1/%2f")
         .env("CONNECTOR_STATE_DIR", state_dir)
-        .output()
-        .unwrap()
+        .env("CONNECTOR_HTTP__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, std::fs::read_to_string(&stderr_path).unwrap())
 }
 
 #[test]
@@ -32,12 +53,9 @@ fn check_and_run_refuse_a_single_active_consumer_with_an_embedded_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let state_dir = dir.path().join("state");
     for command in [["check"], ["run"]] {
-        let out = connector(&command, &fixture(), &state_dir);
+        let (code, stderr) = connector(&command, &fixture(), &state_dir);
         assert_eq!(
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stderr).as_ref()
-            ),
+            (code, stderr.as_str()),
             (Some(2), REFUSAL),
             "connector {command:?}"
         );
@@ -57,10 +75,9 @@ fn with_a_shared_ledger_the_same_config_gets_past_the_rule() {
     );
     let config = dir.path().join("connector.yaml");
     std::fs::write(&config, text).unwrap();
-    let out = connector(&["check"], &config, &dir.path().join("state"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = connector(&["check"], &config, &dir.path().join("state"));
     // No participant listens there, so check fails further on: asking it about the templates.
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         !stderr.contains("single_active_consumer") && stderr.contains("http://127.0.0.1:1"),
         "{stderr}"
