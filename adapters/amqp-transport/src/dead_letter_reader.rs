@@ -3,8 +3,9 @@
 //!
 //! `basic.get` rather than a consumer, because a get says when the queue is empty, so a reader never waits for a
 //! letter that will not come. Unacked letters go back when the channel closes; a classic queue (the dead-letter
-//! queue is declared classic) puts them back at their original positions, so reading keeps the queue's order,
-//! whereas rejecting them one by one would not.
+//! queue is declared classic, even beside a quorum ingress queue: `queue_arguments.rs`) puts them back at their
+//! original positions, so reading keeps the queue's order, whereas rejecting them one by one would not, and a quorum
+//! queue would not either (it appends returned messages at its tail).
 
 use lapin::Channel;
 use lapin::options::BasicGetOptions;

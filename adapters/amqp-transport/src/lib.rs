@@ -9,12 +9,14 @@
 
 mod dead_letter;
 mod dead_letter_reader;
+mod declare_mismatch;
 mod deep_values;
 mod delivery;
 mod error;
 mod outgoing_message;
 mod properties;
 mod publisher;
+mod queue_arguments;
 mod redact;
 mod reply;
 mod session;

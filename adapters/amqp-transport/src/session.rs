@@ -9,16 +9,18 @@ use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
     QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::{FieldTable, LongString};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::dead_letter_reader::DeadLetterReader;
+use crate::declare_mismatch::{DeclaredObject, explain};
 use crate::delivery::{IngressStream, to_delivery};
 use crate::error::TransportError;
 use crate::properties::name;
 use crate::publisher::Publisher;
+use crate::queue_arguments::{INGRESS_ARGUMENTS, dead_letter_queue_arguments, ingress_arguments};
 use crate::reply::ReplyPublisher;
-use crate::settings::{AmqpSettings, QueueType};
+use crate::settings::AmqpSettings;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -32,16 +34,25 @@ pub struct AmqpSession {
     generation: u64,
 }
 
-fn declare_error(what: &str, name: &str, e: lapin::Error) -> TransportError {
+/// A refused declare (PRECONDITION_FAILED: the object exists with other arguments) is the operator's to fix, named
+/// in config terms (`declare_mismatch.rs`); anything else is a lost connection, retried.
+fn declare_error(object: &DeclaredObject<'_>, e: lapin::Error) -> TransportError {
     let text = e.to_string();
     if text.contains("PRECONDITION_FAILED") {
-        TransportError::refused(format!(
-            "cannot declare {what} {name:?}: it already exists with different arguments ({}); delete it or make the \
-             configuration match (queue_type, single_active_consumer, dead_letter_exchange, max_redeliveries; or egress_queue: none for an egress queue you declare yourself)",
-            text.trim()
-        ))
+        TransportError::refused(explain(object, &text))
     } else {
-        TransportError::lost(&format!("declaring {what} {name:?}"), e)
+        TransportError::lost(&format!("declaring {} {:?}", object.kind, object.name), e)
+    }
+}
+
+/// An exchange or a binding: no argument of theirs comes from the config.
+fn plain<'a>(kind: &'static str, name: &'a str, name_key: &'static str) -> DeclaredObject<'a> {
+    DeclaredObject {
+        kind,
+        name,
+        name_key,
+        config_arguments: &[],
+        other_remedy: None,
     }
 }
 
@@ -120,7 +131,12 @@ impl AmqpSession {
             FieldTable::default(),
         )
         .await
-        .map_err(|e| declare_error("exchange", &s.egress_exchange, e))?;
+        .map_err(|e| {
+            declare_error(
+                &plain("exchange", &s.egress_exchange, "amqp.egress_exchange"),
+                e,
+            )
+        })?;
         ch.exchange_declare(
             name("amqp.dead_letter_exchange", &s.dead_letter_exchange)?,
             ExchangeKind::Topic,
@@ -128,7 +144,16 @@ impl AmqpSession {
             FieldTable::default(),
         )
         .await
-        .map_err(|e| declare_error("exchange", &s.dead_letter_exchange, e))?;
+        .map_err(|e| {
+            declare_error(
+                &plain(
+                    "exchange",
+                    &s.dead_letter_exchange,
+                    "amqp.dead_letter_exchange",
+                ),
+                e,
+            )
+        })?;
         let dlq = s.dead_letter_queue_name();
         let queue_options = QueueDeclareOptions {
             durable: true,
@@ -137,10 +162,24 @@ impl AmqpSession {
         ch.queue_declare(
             name("amqp.dead_letter_queue", &dlq)?,
             queue_options,
-            FieldTable::default(),
+            dead_letter_queue_arguments(),
         )
         .await
-        .map_err(|e| declare_error("queue", &dlq, e))?;
+        .map_err(|e| {
+            declare_error(
+                &DeclaredObject {
+                    kind: "queue",
+                    name: &dlq,
+                    name_key: "amqp.dead_letter_queue",
+                    config_arguments: &[],
+                    other_remedy: Some(
+                        "name another amqp.dead_letter_queue (it is always classic: `connector dead-letters` relies \
+                         on a classic queue keeping the places of the letters it reads)",
+                    ),
+                },
+                e,
+            )
+        })?;
         ch.queue_bind(
             name("amqp.dead_letter_queue", &dlq)?,
             name("amqp.dead_letter_exchange", &s.dead_letter_exchange)?,
@@ -149,7 +188,12 @@ impl AmqpSession {
             FieldTable::default(),
         )
         .await
-        .map_err(|e| declare_error("binding of queue", &dlq, e))?;
+        .map_err(|e| {
+            declare_error(
+                &plain("binding of queue", &dlq, "amqp.dead_letter_queue"),
+                e,
+            )
+        })?;
         if let Some(egress_queue) = s.egress_queue_name() {
             ch.queue_declare(
                 name("amqp.egress_queue", &egress_queue)?,
@@ -157,7 +201,18 @@ impl AmqpSession {
                 FieldTable::default(),
             )
             .await
-            .map_err(|e| declare_error("queue", &egress_queue, e))?;
+            .map_err(|e| {
+                declare_error(
+                    &DeclaredObject {
+                        kind: "queue",
+                        name: &egress_queue,
+                        name_key: "amqp.egress_queue",
+                        config_arguments: &[],
+                        other_remedy: Some("set amqp.egress_queue: none and bind your own"),
+                    },
+                    e,
+                )
+            })?;
             ch.queue_bind(
                 name("amqp.egress_queue", &egress_queue)?,
                 name("amqp.egress_exchange", &s.egress_exchange)?,
@@ -166,42 +221,31 @@ impl AmqpSession {
                 FieldTable::default(),
             )
             .await
-            .map_err(|e| declare_error("binding of queue", &egress_queue, e))?;
-        }
-        let mut args = FieldTable::default();
-        let queue_type = match s.queue_type {
-            QueueType::Classic => "classic",
-            QueueType::Quorum => "quorum",
-        };
-        args.insert(
-            ShortString::from("x-queue-type"),
-            AMQPValue::LongString(queue_type.into()),
-        );
-        args.insert(
-            ShortString::from("x-dead-letter-exchange"),
-            AMQPValue::LongString(s.dead_letter_exchange.as_str().into()),
-        );
-        if s.queue_type == QueueType::Quorum {
-            // The broker's own poison limit, a backstop behind the gateway's `max_redeliveries`: it also counts
-            // returns the message did not cause (broker back-pressure, lost connections), so it is set well above.
-            args.insert(
-                ShortString::from("x-delivery-limit"),
-                AMQPValue::LongInt(s.broker_delivery_limit()),
-            );
-        }
-        if s.single_active_consumer {
-            args.insert(
-                ShortString::from("x-single-active-consumer"),
-                AMQPValue::Boolean(true),
-            );
+            .map_err(|e| {
+                declare_error(
+                    &plain("binding of queue", &egress_queue, "amqp.egress_queue"),
+                    e,
+                )
+            })?;
         }
         ch.queue_declare(
             name("amqp.ingress_queue", &s.ingress_queue)?,
             queue_options,
-            args,
+            ingress_arguments(s),
         )
         .await
-        .map_err(|e| declare_error("queue", &s.ingress_queue, e))?;
+        .map_err(|e| {
+            declare_error(
+                &DeclaredObject {
+                    kind: "queue",
+                    name: &s.ingress_queue,
+                    name_key: "amqp.ingress_queue",
+                    config_arguments: INGRESS_ARGUMENTS,
+                    other_remedy: None,
+                },
+                e,
+            )
+        })?;
         Ok(())
     }
 

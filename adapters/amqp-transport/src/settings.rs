@@ -56,8 +56,10 @@ pub struct AmqpSettings {
     /// returned as unroutable. Defaults to `<egress_exchange>.queue`; `none` declares none.
     #[schemars(length(max = SHORT_STRING_MAX_BYTES))]
     pub egress_queue: Option<String>,
+    /// The ingress queue's `x-queue-type`; `quorum` also gives it `x-delivery-limit` (see
+    /// [`AmqpSettings::broker_delivery_limit`]). The dead-letter queue stays classic (`queue_arguments.rs` says why).
     pub queue_type: QueueType,
-    /// Declare the ingress queue with `x-single-active-consumer`.
+    /// Declare the ingress queue with `x-single-active-consumer`: the broker delivers to one consumer at a time.
     pub single_active_consumer: bool,
     /// Unacknowledged deliveries in flight.
     pub prefetch: u16,
@@ -128,8 +130,14 @@ impl AmqpSettings {
         }
     }
 
-    /// `x-delivery-limit` of a quorum ingress queue: four times `max_redeliveries`, so the broker only dead-letters
-    /// a message when the gateway could not (its count includes returns after back-pressure and lost connections).
+    /// `x-delivery-limit` of a quorum ingress queue: four times `max_redeliveries` (at most `i32::MAX`), always.
+    ///
+    /// The gateway counts only the deliveries it began processing and dead-letters with Failure 5000 once a message
+    /// had `max_redeliveries` of them; the broker counts every return, including those the message did not cause
+    /// (back-pressure, lost connections, prefetched messages handed back when a gateway stops). So the broker's
+    /// limit is set well above, and the broker only dead-letters (without a Failure) what the gateway could not.
+    /// One fixed rule rather than a setting of its own, so two instances with the same `max_redeliveries` declare
+    /// the same queue, and a queue declared with another limit is explained as another `max_redeliveries`.
     pub fn broker_delivery_limit(&self) -> i32 {
         i32::try_from(self.max_redeliveries.saturating_mul(4)).unwrap_or(i32::MAX)
     }
@@ -247,6 +255,23 @@ mod tests {
             ..Default::default()
         };
         assert!(!s.redacted_url().contains(":b@"));
+    }
+
+    #[test]
+    fn the_broker_delivery_limit_stays_above_the_gateways_own() {
+        for max_redeliveries in [1, 2, 5, 1000, u32::MAX / 4, u32::MAX] {
+            let s = AmqpSettings {
+                max_redeliveries,
+                ..Default::default()
+            };
+            let limit = i64::from(s.broker_delivery_limit());
+            assert!(
+                limit > i64::from(max_redeliveries) || limit == i64::from(i32::MAX),
+                "{max_redeliveries} → {limit}"
+            );
+        }
+        let five = AmqpSettings::default();
+        assert_eq!(five.broker_delivery_limit(), 20);
     }
 
     #[test]

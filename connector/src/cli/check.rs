@@ -1,18 +1,20 @@
-//! `connector check`: load, validate and compile a config without starting anything long-lived; against a Daml
-//! ledger, also ask the participant whether it knows every mapped template.
+//! `connector check`: load, validate and compile a config without starting anything long-lived, with the rules for
+//! running beside other instances that `run` applies; against a Daml ledger, also ask the participant whether it
+//! knows every mapped template.
 
 use std::path::Path;
 
 use daml_ledger::DamlLedger;
 use ledger_port::{ErrorClass, RejectionReason};
 
-use crate::config::{Config, LedgerChoice};
+use crate::config::{Config, LedgerChoice, check_instance_rules};
 use crate::embedded_catalog::template_catalog;
 use crate::mapping::WorkflowMapping;
 
 /// Validates the config at `path`; returns a one-paragraph summary on success.
 pub async fn check(path: &Path) -> anyhow::Result<String> {
     let config = Config::load(path)?;
+    check_instance_rules(&config)?;
     let mapping = WorkflowMapping::compile(&config.workflows)?;
     let functions: usize = mapping.workflows().map(|w| w.functions.len()).sum();
     let ledger = match config.ledger_choice()? {

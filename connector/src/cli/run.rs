@@ -1,4 +1,6 @@
-//! `connector run`: logging (and span export, when configured) as configured, then the gateway until SIGTERM/SIGINT.
+//! `connector run`: the config, checked also against the rules for running beside other instances
+//! (`config/instance_rules.rs`); logging (and span export, when configured) as configured; then the gateway until
+//! SIGTERM/SIGINT.
 
 use std::path::Path;
 
@@ -6,12 +8,14 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, check_instance_rules};
 use crate::telemetry::Telemetry;
 
 /// Loads the config, sets up logging and span export, runs the gateway; then exports the spans still batched.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
+    // Before logging starts: a config that cannot run is answered on stderr like any other bad config (exit 2).
+    check_instance_rules(&config)?;
     let telemetry = init_logging(&config)?;
     log_panics();
     let ran = crate::gateway::run(config).await;

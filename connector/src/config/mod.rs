@@ -8,6 +8,7 @@
 mod duration;
 mod env_overrides;
 mod error;
+mod instance_rules;
 mod json_schema;
 mod leadership;
 mod ledger;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 pub use duration::HumanDuration;
 pub use env_overrides::{InferredOverride, apply_env_overrides};
 pub use error::ConfigError;
+pub use instance_rules::check_instance_rules;
 pub use json_schema::{config_schema, draft07_generator, headed};
 pub use leadership::{LeadershipConfig, ObserverLeadership};
 pub use ledger::{EmbeddedConfig, LedgerChoice, LedgerConfig};
