@@ -1,7 +1,7 @@
 //! `leadership:`: which instance of a deployment publishes observer egress when several run. Its own file so the
 //! surface stays small and apart: `observer: none | postgres`, the PostgreSQL URL of the lock, and an optional lock
-//! key. The URL has a key of its own for now; once the PostgreSQL state store (`state.postgres`) exists, the lock
-//! is meant to use that connection's settings instead.
+//! key. Without `postgres_url` the lock is taken in the state store's database (`state.backend: postgres`), which
+//! is where the instances already meet; `postgres_url` puts it elsewhere.
 //!
 //! The lock key names the deployment: every instance that consumes one ingress queue must contend for the same key,
 //! and two deployments sharing one PostgreSQL must not. By default it is derived from the ingress queue name (the
@@ -97,12 +97,14 @@ impl LeadershipConfig {
         ))
     }
 
-    /// The path and reason of a setting that cannot work.
-    pub fn invalid_setting(&self) -> Option<(&'static str, String)> {
+    /// The path and reason of a setting that cannot work; `state_in_postgres` says the state store is PostgreSQL,
+    /// whose database the lock then uses when no `postgres_url` is given.
+    pub fn invalid_setting(&self, state_in_postgres: bool) -> Option<(&'static str, String)> {
         match (self.observer, &self.postgres_url) {
-            (ObserverLeadership::Postgres, None) => Some((
+            (ObserverLeadership::Postgres, None) if !state_in_postgres => Some((
                 "leadership.postgres_url",
-                "required with leadership.observer: postgres (e.g. postgres://connector@127.0.0.1:5432/connector)"
+                "required with leadership.observer: postgres unless state.backend is postgres (whose database the \
+                 lock then uses); e.g. postgres://connector@127.0.0.1:5432/connector"
                     .to_owned(),
             )),
             (_, Some(url)) => match tokio_postgres::Config::from_str(url) {
@@ -161,7 +163,7 @@ mod tests {
         );
         assert!(!format!("{config:?}").contains("s3cret"));
         assert!(config.postgres_config().is_some());
-        assert_eq!(config.invalid_setting(), None);
+        assert_eq!(config.invalid_setting(false), None);
     }
 
     #[test]
@@ -171,13 +173,15 @@ mod tests {
             ..LeadershipConfig::default()
         };
         assert_eq!(
-            missing.invalid_setting().map(|(path, _)| path),
+            missing.invalid_setting(false).map(|(path, _)| path),
             Some("leadership.postgres_url")
         );
+        // With the state store in PostgreSQL, the lock is taken in its database.
+        assert_eq!(missing.invalid_setting(true), None);
         let bad = postgres("postgres://u:pw@host:notaport/db");
-        let (path, why) = bad.invalid_setting().unwrap_or_default();
+        let (path, why) = bad.invalid_setting(true).unwrap_or_default();
         assert_eq!(path, "leadership.postgres_url");
         assert!(!why.contains("pw"), "{why}");
-        assert_eq!(LeadershipConfig::default().invalid_setting(), None);
+        assert_eq!(LeadershipConfig::default().invalid_setting(false), None);
     }
 }

@@ -388,6 +388,24 @@ impl Config {
         parties
     }
 
+    /// Where the observer's leadership lock is taken, when leadership is by PostgreSQL: `leadership.postgres_url`, or
+    /// else the state store's database.
+    pub fn observer_leadership_postgres(&self) -> Result<Option<tokio_postgres::Config>, String> {
+        if self.leadership.observer != ObserverLeadership::Postgres {
+            return Ok(None);
+        }
+        if self.leadership.postgres_url.is_some() {
+            return Ok(self.leadership.postgres_config());
+        }
+        match (&self.state.backend, &self.state.postgres) {
+            (StateBackend::Postgres, Some(state)) => state
+                .tokio_postgres_config()
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            _ => Ok(None),
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         self.ledger_choice()?;
         let invalid = |path: &str, message: String| ConfigError::Invalid {
@@ -400,7 +418,8 @@ impl Config {
         if let Some((path, message)) = self.telemetry.invalid_setting() {
             return Err(invalid(path, message));
         }
-        if let Some((path, message)) = self.leadership.invalid_setting() {
+        let state_in_postgres = self.state.backend == StateBackend::Postgres;
+        if let Some((path, message)) = self.leadership.invalid_setting(state_in_postgres) {
             return Err(invalid(path, message));
         }
         if let Some((path, message)) = self.state.invalid_setting(!self.state_is_durable()) {

@@ -124,7 +124,10 @@ pub fn config_summary(config: &Config) -> serde_json::Value {
         "observe": format!("{:?}", config.observe),
         "leadership": {
             "observer": config.leadership.observer,
-            "postgres": config.leadership.shown_postgres(),
+            "postgres": config.leadership.shown_postgres().or_else(|| {
+                (config.leadership.observer == crate::config::ObserverLeadership::Postgres)
+                    .then(|| "the state store's database (state.postgres)".to_owned())
+            }),
             "lock_key": config.leadership.lock_key(&config.amqp.ingress_queue),
         },
         "workflows": config.workflows.keys().collect::<Vec<_>>(),
@@ -315,7 +318,10 @@ pub async fn run_until(config: Config, mut shutdown: watch::Receiver<bool>) -> a
     let sweeper = outcome_sweeper::spawn(outcomes.clone(), config.state.clone(), shutdown.clone());
     let follower_task =
         index_follower::spawn(assembly.processor.clone(), health.clone(), shutdown.clone());
-    let (leader, leadership_task) = match config.leadership.postgres_config() {
+    let leadership_postgres = config
+        .observer_leadership_postgres()
+        .map_err(|e| anyhow::anyhow!("leadership: {e}"))?;
+    let (leader, leadership_task) = match leadership_postgres {
         Some(pg) if config.observe != ObserveMode::Off => {
             let key = config.leadership.lock_key(&config.amqp.ingress_queue);
             let (leader, task) = crate::observer::leadership::spawn(pg, key, shutdown.clone());
