@@ -72,6 +72,8 @@ async fn a_quorum_single_active_consumer_setup_is_declared_as_configured_serves_
     let broker = Broker::connect(&names).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // Several instances on one queue share their state: `run` refuses a single active consumer on redb.
+    let database = support::postgres::TestDatabase::create("topology_quorum");
     let (config, _sandbox) = config_on_with_amqp(
         LedgerKind::Daml,
         &names,
@@ -79,7 +81,7 @@ async fn a_quorum_single_active_consumer_setup_is_declared_as_configured_serves_
         port,
         IN_MEMORY,
         "  queue_type: quorum\n  single_active_consumer: true\n  max_redeliveries: 3\n",
-        "",
+        &database.state_yaml(5432),
     );
     let mut gw = Gateway::start(&config, port);
     assert!(

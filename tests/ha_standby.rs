@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::example_requests::{action, bodies, create, is_terminal, linear_id, read, request_id};
+use support::postgres::TestDatabase;
 use support::*;
 
 const QUORUM_SAC: &str = "  queue_type: quorum\n  single_active_consumer: true\n";
@@ -130,9 +131,12 @@ async fn a_standby_acts_on_the_ledger_as_the_dead_active_instance_left_it() {
     let broker = Broker::connect(&names).await;
     let dir = tempfile::tempdir().unwrap();
     let sandbox = shared_ledger(&names, dir.path());
+    // One state store for both, as several instances on one queue must have (`run` refuses each its own).
+    let database = TestDatabase::create("standby_index");
+    let state = database.state_yaml(5432);
     let (port_a, port_b) = (free_port(), free_port());
-    let config_a = gateway_config(&names, dir.path(), "a", &sandbox, port_a, "");
-    let config_b = gateway_config(&names, dir.path(), "b", &sandbox, port_b, "");
+    let config_a = gateway_config(&names, dir.path(), "a", &sandbox, port_a, &state);
+    let config_b = gateway_config(&names, dir.path(), "b", &sandbox, port_b, &state);
 
     // A consumes first, so the broker makes it the single active consumer.
     let mut a = started(&config_a, port_a).await;
@@ -249,8 +253,6 @@ async fn a_standby_acts_on_the_ledger_as_the_dead_active_instance_left_it() {
     broker.cleanup().await;
 }
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// Another application creating a shipment directly on the sandbox; returns the transaction's offset.
 async fn external_create(
     ledger: &daml_ledger::DamlLedger,
@@ -328,8 +330,11 @@ async fn one_observer_publishes_and_the_next_takes_over_from_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = shared_ledger(&names, dir.path());
     let lock_key: i64 = rand::random();
+    // The lock is taken in the state store's database: no postgres_url of its own.
+    let database = TestDatabase::create("observer_leader");
     let leadership = format!(
-        "leadership: {{ observer: postgres, postgres_url: \"{POSTGRES_URL}\", lock_key: {lock_key} }}"
+        "leadership: {{ observer: postgres, lock_key: {lock_key} }}\n{}",
+        database.state_yaml(5432)
     );
     let (port_a, port_b) = (free_port(), free_port());
     let config_a = gateway_config(&names, dir.path(), "a", &sandbox, port_a, &leadership);

@@ -67,14 +67,34 @@ fn check_and_run_refuse_a_single_active_consumer_with_an_embedded_ledger() {
 }
 
 #[test]
-fn with_a_shared_ledger_the_same_config_gets_past_the_rule() {
+fn with_a_shared_ledger_and_a_shared_state_store_the_same_config_gets_past_the_rules() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(fixture()).unwrap().replace(
         "  embedded: {}",
         "  daml: { url: \"http://127.0.0.1:1\", user_id: gateway, call_timeout_ms: 500 }",
     );
     let config = dir.path().join("connector.yaml");
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, &text).unwrap();
+    // A shared ledger, but each instance's own state store: refused by the second rule.
+    for command in [["check"], ["run"]] {
+        let (code, stderr) = connector(&command, &config, &dir.path().join("state"));
+        assert_eq!(code, Some(2), "connector {command:?}: {stderr}");
+        assert!(
+            stderr.contains("amqp.single_active_consumer: true means several instances")
+                && stderr.contains("state.backend is redb"),
+            "connector {command:?}: {stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("state").exists(),
+        "run opened its state before refusing the config"
+    );
+    // The state in PostgreSQL too: past both rules.
+    std::fs::write(
+        &config,
+        format!("{text}\nstate: {{ backend: postgres, postgres: {{ url: \"postgres://postgres@127.0.0.1:5432/postgres\" }} }}\n"),
+    )
+    .unwrap();
     let (code, stderr) = connector(&["check"], &config, &dir.path().join("state"));
     // No participant listens there, so check fails further on: asking it about the templates.
     assert_eq!(code, Some(2), "{stderr}");

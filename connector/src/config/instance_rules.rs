@@ -3,19 +3,16 @@
 //!
 //! `amqp.single_active_consumer: true` says this config is run by several instances that take turns on one queue:
 //! whichever is active must see what the others did. A ledger inside the process (`ledger.embedded`) is each
-//! instance's own, so a request committed by one would be unknown to the next. Only `run` and `check` apply these
-//! rules: `connector sandbox` serves an embedded ledger by design, and the offline commands (`process`, `test`,
-//! `explain`) and the broker tools (`send`, `dead-letters`) start no instance.
+//! instance's own, so a request committed by one would be unknown to the next; and a redb state store
+//! (`state.backend: redb`, the default) is a file of one machine, so outcomes, redelivery counts, the run history and
+//! the observer checkpoint would each be one instance's own. Only `run` and `check` apply these rules: `connector
+//! sandbox` serves an embedded ledger by design, and the offline commands (`process`, `test`, `explain`) and the
+//! broker tools (`send`, `dead-letters`) start no instance.
 
-use super::{Config, ConfigError, LedgerChoice};
+use super::{Config, ConfigError, LedgerChoice, StateBackend};
 
-/// The first rule the config breaks for running as one of several instances, if any.
-///
-/// Each rule is "single active consumer ⇒ something every instance shares". Today that is the ledger. To extend:
-/// once `state.backend` exists, add "single active consumer ⇒ `state.backend: postgres`" here as a second check
-/// (the redb store is a file of one machine, so outcomes, redelivery counts and the observer checkpoint would be
-/// each instance's own), with a message naming `state.backend` and `state.postgres.url`, and a fixture beside
-/// `tests/fixtures/broken-configs/check-only/single-active-consumer-with-embedded-ledger.yaml`.
+/// The first rule the config breaks for running as one of several instances, if any: each is "single active
+/// consumer ⇒ something every instance shares" — the ledger, then the state store.
 pub fn check_instance_rules(config: &Config) -> Result<(), ConfigError> {
     if !config.amqp.single_active_consumer {
         return Ok(());
@@ -26,6 +23,15 @@ pub fn check_instance_rules(config: &Config) -> Result<(), ConfigError> {
             "true means several instances take turns on one queue, but ledger.embedded runs a ledger inside each \
              instance, so each would keep its own ledger — point every instance at one shared ledger \
              (`connector sandbox`, or a Daml participant) with ledger.daml.url, or set \
+             amqp.single_active_consumer: false",
+        ));
+    }
+    if config.state.backend == StateBackend::Redb {
+        return Err(ConfigError::invalid(
+            "amqp.single_active_consumer",
+            "true means several instances take turns on one queue, but state.backend is redb, a file of one \
+             machine, so each instance would keep its own outcomes, redelivery counts and observer checkpoint — set \
+             state.backend: postgres with state.postgres.url pointing every instance at one database, or set \
              amqp.single_active_consumer: false",
         ));
     }
@@ -48,6 +54,8 @@ mod tests {
     }
 
     const DAML: &str = "{ daml: { url: \"http://127.0.0.1:6865\", user_id: gateway } }";
+    /// A Daml ledger, and the state in PostgreSQL: what several instances share.
+    const DAML_SHARED: &str = "{ daml: { url: \"http://127.0.0.1:6865\", user_id: gateway } }\nstate: { backend: postgres, postgres: { url: \"postgres://postgres@127.0.0.1:5432/connector\" } }";
 
     #[test]
     fn a_single_active_consumer_needs_a_shared_ledger() {
@@ -66,8 +74,22 @@ mod tests {
                 "{refused}"
             );
         }
-        check_instance_rules(&config("single_active_consumer: true", DAML)).unwrap();
+        check_instance_rules(&config("single_active_consumer: true", DAML_SHARED)).unwrap();
         check_instance_rules(&config("queue_type: quorum", "{ embedded: {} }")).unwrap();
+        check_instance_rules(&config("single_active_consumer: false", DAML)).unwrap();
+    }
+
+    #[test]
+    fn a_single_active_consumer_needs_a_shared_state_store() {
+        let refused = check_instance_rules(&config("single_active_consumer: true", DAML))
+            .expect_err("redb")
+            .to_string();
+        assert!(
+            refused.starts_with("amqp.single_active_consumer: true means several instances")
+                && refused.contains("state.backend is redb")
+                && refused.contains("state.postgres.url"),
+            "{refused}"
+        );
         check_instance_rules(&config("single_active_consumer: false", DAML)).unwrap();
     }
 }
