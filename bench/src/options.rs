@@ -187,7 +187,8 @@ impl LedgerChoice {
 }
 
 impl Options {
-    /// Refuses combinations the parser cannot: a latency only the sandbox can add.
+    /// Refuses combinations the parser cannot: a latency only the sandbox can add, both stores in the ordering
+    /// comparison (which has no relay run to compare them against).
     pub fn validate(&self) -> Result<(), BenchError> {
         if self.latency_ms > 0 && self.ledger != LedgerChoice::Sandbox {
             return Err(BenchError::Options {
@@ -196,6 +197,13 @@ impl Options {
                     "{} ms needs `--ledger sandbox` (the embedded ledger runs inside the gateway, nothing to delay)",
                     self.latency_ms
                 ),
+            });
+        }
+        if self.compare_ordering && self.state == StateChoice::Both {
+            return Err(BenchError::Options {
+                flag: "--state",
+                message: "`both` compares the stores against the relay; with `--compare-ordering` pick one store"
+                    .to_owned(),
             });
         }
         Ok(())
