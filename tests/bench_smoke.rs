@@ -149,6 +149,12 @@ async fn both_state_stores_drain_the_creates_against_one_relay_run() {
         // 300 creates × 3.
         assert_eq!(m["gateway"]["egress"], 900, "{}: {line}", m["state"]);
         assert_eq!(m["gateway"]["latency"]["samples"], 100, "{line}");
+        let in_postgres = (m["state"] == "postgres").then_some(400);
+        assert_eq!(
+            m["gateway"]["outcomes_in_postgres"].as_u64(),
+            in_postgres,
+            "the postgres run's 300 + 100 outcomes are in its database, the redb run has none there: {line}"
+        );
         assert!(m["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
     }
     assert!(

@@ -180,6 +180,14 @@ impl GatewayUnderTest {
         error.with_log_tail(self.gateway.log_tail())
     }
 
+    /// With PostgreSQL: the outcomes the gateway has written to its database so far (every acked request's).
+    pub async fn outcomes_in_postgres(&self) -> Result<Option<u64>, BenchError> {
+        match &self.database {
+            Some(database) => database.outcomes().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Stops the gateway (SIGTERM, drain), then its sandbox, then drops its database. True when the gateway exited
     /// cleanly; an error when its database could not be dropped.
     pub async fn stop(&mut self) -> Result<bool, BenchError> {

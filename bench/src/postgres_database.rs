@@ -100,7 +100,7 @@ impl PostgresServer {
         let failed = |e: tokio_postgres::Error| BenchError::Postgres {
             doing: format!("{doing} ({sql})"),
             server: self.database_url(self.admin.get_dbname().unwrap_or("")),
-            message: e.to_string(),
+            message: describe(&e),
         };
         let (client, connection) = self
             .admin
@@ -126,6 +126,30 @@ pub struct BenchDatabase {
 }
 
 impl BenchDatabase {
+    /// Rows in the gateway's `outcomes` table: proof that the run's outcomes went to PostgreSQL.
+    pub async fn outcomes(&self) -> Result<u64, BenchError> {
+        let mut config = self.server.admin.clone();
+        config.dbname(&self.name);
+        let failed = |e: tokio_postgres::Error| BenchError::Postgres {
+            doing: "counting the gateway's outcomes".to_owned(),
+            server: self.url.clone(),
+            message: describe(&e),
+        };
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(failed)?;
+        let driver = tokio::spawn(connection);
+        let count = client
+            .query_one("SELECT count(*) FROM outcomes", &[])
+            .await
+            .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            .map_err(failed);
+        drop(client);
+        let _ = driver.await;
+        count
+    }
+
     /// Drops the database, closing whatever connections are left (the gateway has stopped by now; `FORCE` covers a
     /// gateway that was killed with connections open).
     pub async fn drop_database(self) -> Result<(), BenchError> {
@@ -135,6 +159,14 @@ impl BenchDatabase {
                 "dropping the run's database",
             )
             .await
+    }
+}
+
+/// The server's own message when there is one (the driver's `Display` says only "db error").
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => error.to_string(),
     }
 }
 

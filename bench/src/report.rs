@@ -24,6 +24,10 @@ pub struct SideResult {
     /// The gateway process only: CPU seconds (user + system) per 1,000 preloaded requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_s_per_1000: Option<f64>,
+    /// The gateway on PostgreSQL only: rows in its `outcomes` table after the latency phase (the preload's and the
+    /// latency requests', all acked by then, so all written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes_in_postgres: Option<u64>,
     /// The gateway process only: contracts whose egress was checked to follow their requests' queue order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contracts_in_order: Option<u64>,
@@ -279,6 +283,7 @@ mod tests {
             peak_rss_mib: rss,
             cpu_s_per_1000: rss.map(|_| 0.25),
             contracts_in_order: rss.map(|_| 7),
+            outcomes_in_postgres: None,
         }
     }
 

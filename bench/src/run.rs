@@ -293,6 +293,7 @@ async fn run_gateway(
         .await
         .map_err(|e| under_test.explain(e, "the latency phase"))?;
         let end = pid.and_then(proc_stats::read);
+        let outcomes_in_postgres = under_test.outcomes_in_postgres().await?;
         let mut result = side_result(
             work.expected,
             &drained.window,
@@ -303,6 +304,7 @@ async fn run_gateway(
         result.contracts_in_order = Some(in_order.contracts);
         result.cpu_s_per_1000 = cpu_per_1000(work.expected, at_ready, after_drain);
         result.peak_rss_mib = end.map(peak_rss_mib);
+        result.outcomes_in_postgres = outcomes_in_postgres;
         Ok(result)
     }
     .await;
@@ -367,5 +369,6 @@ fn side_result(
         peak_rss_mib: None,
         cpu_s_per_1000: None,
         contracts_in_order: None,
+        outcomes_in_postgres: None,
     }
 }
