@@ -99,7 +99,7 @@ async fn the_benchmark_drains_the_mixed_workload_and_reports_every_figure() {
     );
     assert!(mixed["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
     assert!(
-        report.table().contains("mixed    gateway"),
+        report.table().contains("mixed        1 gateway  redb"),
         "{}",
         report.table()
     );
