@@ -2,7 +2,9 @@
 //! the local RabbitMQ and this build's `connector` binary must complete, every request must get exactly its egress
 //! on both sides, and the JSON line must parse with positive figures; and a small ordering comparison on a Daml
 //! ledger (`connector sandbox` with 5 ms added per submission) must complete with each contract's order kept under
-//! both orderings. The start-up benchmark (`startup-bench`) must build a journal of 2,000 contracts, start the
+//! both orderings. A small run on both state stores (`--state both`: the gateway on redb and on a fresh PostgreSQL
+//! database of the local server, after one relay run) must complete with every egress counted for each and its
+//! database dropped. The start-up benchmark (`startup-bench`) must build a journal of 2,000 contracts, start the
 //! gateway on it and on an empty one, get the last contract back from the loaded gateway, and report positive
 //! figures. The soak (`soak`) must push a short stream of shipments that are created and archived through the
 //! gateway with its default durable state, get every request answered without a Failure, and sample memory and
@@ -97,7 +99,66 @@ async fn the_benchmark_drains_the_mixed_workload_and_reports_every_figure() {
     );
     assert!(mixed["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
     assert!(
-        report.table().contains("mixed    gateway"),
+        report.table().contains("mixed        1 gateway  redb"),
+        "{}",
+        report.table()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_state_stores_drain_the_creates_against_one_relay_run() {
+    let postgres = std::env::var("CONNECTOR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let options = Options::parse_from([
+        "gateway-bench",
+        "--n",
+        "300",
+        "--mix",
+        "creates",
+        "--latency-n",
+        "100",
+        "--state",
+        "both",
+        "--postgres-url",
+        &postgres,
+        "--json-only",
+        "--timeout-secs",
+        "120",
+        "--connector",
+        env!("CARGO_BIN_EXE_connector"),
+    ]);
+    let report = gateway_bench::run(&options)
+        .await
+        .expect("the benchmark completes on both stores and drops its database");
+    let line = report.json_line();
+    let json: Value = serde_json::from_str(&line).expect("the report is one JSON line");
+    assert_eq!(json["state"], "redb vs postgres", "{line}");
+    let mixes = json["mixes"].as_array().expect("mixes");
+    let states: Vec<&str> = mixes.iter().filter_map(|m| m["state"].as_str()).collect();
+    assert_eq!(
+        states,
+        ["redb", "postgres"],
+        "redb first in round 1: {line}"
+    );
+    for m in mixes {
+        assert_eq!(m["round"], 1, "{line}");
+        assert_eq!(
+            m["baseline"], mixes[0]["baseline"],
+            "one relay run for both: {line}"
+        );
+        // 300 creates × 3.
+        assert_eq!(m["gateway"]["egress"], 900, "{}: {line}", m["state"]);
+        assert_eq!(m["gateway"]["latency"]["samples"], 100, "{line}");
+        let in_postgres = (m["state"] == "postgres").then_some(400);
+        assert_eq!(
+            m["gateway"]["outcomes_in_postgres"].as_u64(),
+            in_postgres,
+            "the postgres run's 300 + 100 outcomes are in its database, the redb run has none there: {line}"
+        );
+        assert!(m["ratio"].as_f64().is_some_and(|v| v > 0.0), "{line}");
+    }
+    assert!(
+        report.table().contains("creates round 1: postgres / redb"),
         "{}",
         report.table()
     );

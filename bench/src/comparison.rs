@@ -13,6 +13,7 @@ use crate::options::OrderingChoice;
 use crate::proc_stats;
 use crate::report::{OrderingComparison, OrderingRun, round};
 use crate::run_context::Bench;
+use crate::state_under_test::StateBackend;
 use crate::topology::{self, Names};
 use crate::workload::{self, ACTION_CONTRACTS, Expected, Mix, Request};
 
@@ -82,10 +83,18 @@ async fn drain_under(
     expected: Expected,
 ) -> Result<OrderingRun, BenchError> {
     let options = bench.options;
+    // `--state both` is refused with the ordering comparison, so round 0 names its one backend.
+    let state = options
+        .state
+        .backends(0)
+        .first()
+        .copied()
+        .unwrap_or(StateBackend::Redb);
     let mut under_test = GatewayUnderTest::start(
         options,
         settings,
         ordering,
+        state,
         bench.workflows,
         bench.connector,
     )
@@ -120,8 +129,5 @@ async fn drain_under(
         })
     }
     .await;
-    if !under_test.stop().await && measured.is_ok() {
-        options.progress("the gateway did not stop cleanly on SIGTERM");
-    }
-    measured
+    under_test.stop_after(options, measured).await
 }

@@ -93,6 +93,17 @@ pub enum BenchError {
         log_tail: Option<String>,
     },
 
+    /// The PostgreSQL server of `--state postgres` refused or failed an operation of the bench's own.
+    #[error(
+        "PostgreSQL at {server}: {doing}: {message} (with --state postgres the bench creates a database per gateway \
+         run: point --postgres-url at a server whose user may CREATE DATABASE)"
+    )]
+    Postgres {
+        doing: String,
+        server: String,
+        message: String,
+    },
+
     /// Local files (temp dir, config, logs).
     #[error("{context}: {source}")]
     Io {

@@ -4,6 +4,7 @@
 //! The ledger is an enum: the embedded ledger, or a Daml ledger reached over the Ledger API (`connector sandbox`,
 //! itself started with this same config rendered with the embedded ledger); everything else is the same for both.
 //! The observer is off for the throughput benchmark and left at the gateway's default for the start-up benchmark.
+//! The state store is the gateway's default redb file unless a run asks for PostgreSQL (`state_under_test.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use amqp_transport::{AmqpSettings, QueueType};
 
 use crate::error::BenchError;
 use crate::options::OrderingChoice;
+use crate::state_under_test::StateUnderTest;
 
 /// The ledger the gateway runs against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,7 @@ pub struct GatewayConfig<'a> {
     pub ordering: OrderingChoice,
     pub observe: ObserveSetting,
     pub state_dir: &'a Path,
+    pub state: StateUnderTest,
     pub http_port: u16,
     /// The mapping's `workflows:` block, verbatim.
     pub workflows: &'a str,
@@ -106,6 +109,7 @@ impl GatewayConfig<'_> {
             quoted(&self.state_dir.display().to_string()),
             self.http_port,
         ));
+        text.push_str(&self.state.yaml());
         text.push_str(self.workflows);
         if !text.ends_with('\n') {
             text.push('\n');
@@ -146,7 +150,7 @@ pub fn workflows_block(mapping: &str) -> Option<&str> {
 }
 
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
-fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()
 }
 

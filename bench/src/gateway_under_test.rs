@@ -1,7 +1,9 @@
 //! One gateway run's processes and files: a temp dir, the ledger (for `--ledger sandbox` a fresh `connector
-//! sandbox` holding it), the generated config and the `connector run` process, started and ready to consume.
+//! sandbox` holding it), the state store (for PostgreSQL a fresh database), the generated config and the
+//! `connector run` process, started and ready to consume.
 //!
-//! A fresh sandbox per run keeps runs independent: each starts from an empty ledger, as the embedded ledger does.
+//! A fresh sandbox per run keeps runs independent: each starts from an empty ledger, as the embedded ledger does;
+//! a fresh database does the same for the PostgreSQL state store.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +14,9 @@ use crate::error::BenchError;
 use crate::gateway_config::{GatewayConfig, LedgerUnderTest, ObserveSetting};
 use crate::gateway_process::{GatewayProcess, free_port};
 use crate::options::{LedgerChoice, Options, OrderingChoice};
+use crate::postgres_database::{BenchDatabase, PostgresServer};
 use crate::sandbox_process::SandboxProcess;
+use crate::state_under_test::{StateBackend, StateUnderTest};
 
 /// How long the gateway may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -21,6 +25,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct GatewayUnderTest {
     pub gateway: GatewayProcess,
     sandbox: Option<SandboxProcess>,
+    /// With `--state postgres`: dropped once the gateway has stopped.
+    database: Option<BenchDatabase>,
     /// Kept until the run is over: the journal, outcome store, configs and logs live here.
     _dir: tempfile::TempDir,
 }
@@ -37,12 +43,14 @@ pub fn ledger_label(options: &Options) -> &'static str {
 }
 
 impl GatewayUnderTest {
-    /// Starts the ledger (a sandbox, if asked for) and the gateway with `ordering` on `amqp`, and waits until the
-    /// gateway is ready. Whatever was started is stopped again if a later step fails.
+    /// Starts the ledger (a sandbox, if asked for), creates the state store's database (for PostgreSQL) and starts
+    /// the gateway with `ordering` on `amqp`, and waits until the gateway is ready. Whatever was started or created
+    /// is stopped or dropped again if a later step fails.
     pub async fn start(
         options: &Options,
         amqp: &AmqpSettings,
         ordering: OrderingChoice,
+        state: StateBackend,
         workflows: &str,
         connector: &Path,
     ) -> Result<Self, BenchError> {
@@ -50,6 +58,51 @@ impl GatewayUnderTest {
             .prefix("gateway-bench-")
             .tempdir()
             .map_err(|e| BenchError::io("creating a temp dir for the gateway", e))?;
+        let (state, database) = match state {
+            StateBackend::Redb => (StateUnderTest::Redb, None),
+            StateBackend::Postgres => {
+                let server = PostgresServer::parse(&options.postgres_url)?;
+                let password_file = match server.password() {
+                    Some(password) => {
+                        let path = dir.path().join("postgres-password");
+                        write(&path, password)?;
+                        Some(path)
+                    }
+                    None => None,
+                };
+                let database = server.create_database().await?;
+                (
+                    StateUnderTest::Postgres {
+                        url: database.url.clone(),
+                        password_file,
+                    },
+                    Some(database),
+                )
+            }
+        };
+        let mut started =
+            Self::start_processes(options, amqp, ordering, state, workflows, connector, dir).await;
+        match &mut started {
+            Ok(started) => started.database = database,
+            Err(_) => {
+                if let Some(database) = database {
+                    // The start-up error is the one to report; a failed drop only leaves a `gateway_bench_` database.
+                    let _ = database.drop_database().await;
+                }
+            }
+        }
+        started
+    }
+
+    async fn start_processes(
+        options: &Options,
+        amqp: &AmqpSettings,
+        ordering: OrderingChoice,
+        state: StateUnderTest,
+        workflows: &str,
+        connector: &Path,
+        dir: tempfile::TempDir,
+    ) -> Result<Self, BenchError> {
         let mut config = GatewayConfig {
             amqp,
             ledger: LedgerUnderTest::EmbeddedJournal {
@@ -58,6 +111,7 @@ impl GatewayUnderTest {
             ordering,
             observe: ObserveSetting::Off,
             state_dir: &dir.path().join("state"),
+            state,
             http_port: free_port()?,
             workflows,
         };
@@ -89,11 +143,13 @@ impl GatewayUnderTest {
         let mut started = Self {
             gateway,
             sandbox,
+            database: None,
             _dir: dir,
         };
         if let Err(e) = started.gateway.wait_ready(READY_TIMEOUT).await {
             let e = started.explain(e, "start-up");
-            started.stop().await;
+            // Nothing to drop yet: the database is attached once the gateway is ready.
+            let _ = started.stop().await;
             return Err(e);
         }
         Ok(started)
@@ -124,13 +180,42 @@ impl GatewayUnderTest {
         error.with_log_tail(self.gateway.log_tail())
     }
 
-    /// Stops the gateway (SIGTERM, drain), then its sandbox. True when the gateway exited cleanly.
-    pub async fn stop(&mut self) -> bool {
+    /// With PostgreSQL: the outcomes the gateway has written to its database so far (every acked request's).
+    pub async fn outcomes_in_postgres(&self) -> Result<Option<u64>, BenchError> {
+        match &self.database {
+            Some(database) => database.outcomes().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Stops the gateway (SIGTERM, drain), then its sandbox, then drops its database. True when the gateway exited
+    /// cleanly; an error when its database could not be dropped.
+    pub async fn stop(&mut self) -> Result<bool, BenchError> {
         let clean = self.gateway.stop().await;
         if let Some(sandbox) = self.sandbox.as_mut() {
             sandbox.stop().await;
         }
-        clean
+        if let Some(database) = self.database.take() {
+            database.drop_database().await?;
+        }
+        Ok(clean)
+    }
+
+    /// Stops everything after a phase that ended with `measured`: an unclean stop is said on stderr, a database
+    /// left behind fails an otherwise good run (it would pile up run after run); a failed phase's error wins.
+    pub async fn stop_after<T>(
+        &mut self,
+        options: &Options,
+        measured: Result<T, BenchError>,
+    ) -> Result<T, BenchError> {
+        match (self.stop().await, measured) {
+            (Ok(false), Ok(measured)) => {
+                options.progress("the gateway did not stop cleanly on SIGTERM");
+                Ok(measured)
+            }
+            (Err(e), Ok(_)) => Err(e),
+            (_, measured) => measured,
+        }
     }
 }
 

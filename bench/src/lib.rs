@@ -28,6 +28,7 @@ pub mod journal_build;
 pub mod latency;
 pub mod load_average;
 pub mod options;
+pub mod postgres_database;
 pub mod proc_stats;
 pub mod read_probe;
 pub mod relay;
@@ -42,6 +43,7 @@ pub mod startup;
 pub mod startup_options;
 pub mod startup_report;
 pub mod startup_workload;
+pub mod state_under_test;
 pub mod topology;
 pub mod workload;
 

@@ -1,10 +1,11 @@
-//! The benchmark's command line: how many requests, which workload, the ledger the gateway runs on, and the broker
-//! and gateway settings both sides share (prefetch, queue type), so the relay and the gateway are measured under the
-//! same conditions.
+//! The benchmark's command line: how many requests, which workload, the ledger and state store the gateway runs on,
+//! and the broker and gateway settings both sides share (prefetch, queue type), so the relay and the gateway are
+//! measured under the same conditions.
 
 use clap::{Parser, ValueEnum};
 
 use crate::gateway_target::GatewayTarget;
+use crate::state_under_test::StateBackend;
 
 use crate::error::BenchError;
 
@@ -47,6 +48,23 @@ pub struct Options {
     #[arg(long, conflicts_with_all = ["mix", "ordering"])]
     pub compare_ordering: bool,
 
+    /// The gateway's state store: its default redb file, a fresh PostgreSQL database per gateway run
+    /// (`state.backend: postgres`, created on the `--postgres-url` server and dropped after), or `both`: each workload
+    /// runs the relay, then the gateway on redb and on PostgreSQL, alternating which goes first from round to round.
+    #[arg(long, value_enum, default_value_t = StateChoice::Redb)]
+    pub state: StateChoice,
+
+    /// With `--state postgres|both`: the PostgreSQL server, as a URL to a database the bench may connect to (the
+    /// user must be allowed to `CREATE DATABASE`). No password in it: the bench takes one from
+    /// CONNECTOR_STATE_POSTGRES_PASSWORD and hands it to the gateway in a file.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+
+    /// Runs every workload this many times (relay, then the gateway), so drift on a shared machine shows as spread
+    /// instead of as a difference between backends.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
     /// Requests sent at the fixed offered load for the latency figures (default: n/4, at least 100, at most 5000).
     #[arg(long)]
     pub latency_n: Option<u64>,
@@ -79,6 +97,41 @@ pub enum LedgerChoice {
     Embedded,
     /// `connector sandbox` (the embedded ledger with its journal, served over the Daml Ledger API v2).
     Sandbox,
+}
+
+/// `--state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateChoice {
+    Redb,
+    Postgres,
+    Both,
+}
+
+impl StateChoice {
+    /// The backends each workload runs the gateway on in `round` (0-based): with `both`, redb first in even rounds
+    /// and PostgreSQL first in odd ones, so neither always runs on a machine the other has just warmed or loaded.
+    pub fn backends(self, round: u32) -> Vec<StateBackend> {
+        match self {
+            Self::Redb => vec![StateBackend::Redb],
+            Self::Postgres => vec![StateBackend::Postgres],
+            Self::Both if round % 2 == 0 => vec![StateBackend::Redb, StateBackend::Postgres],
+            Self::Both => vec![StateBackend::Postgres, StateBackend::Redb],
+        }
+    }
+
+    /// As the JSON report spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redb => "redb",
+            Self::Postgres => "postgres",
+            Self::Both => "redb vs postgres",
+        }
+    }
+
+    /// Whether any run needs the PostgreSQL server.
+    pub fn uses_postgres(self) -> bool {
+        self != Self::Redb
+    }
 }
 
 /// `--queue-type`.
@@ -134,7 +187,8 @@ impl LedgerChoice {
 }
 
 impl Options {
-    /// Refuses combinations the parser cannot: a latency only the sandbox can add.
+    /// Refuses combinations the parser cannot: a latency only the sandbox can add, both stores in the ordering
+    /// comparison (which has no relay run to compare them against).
     pub fn validate(&self) -> Result<(), BenchError> {
         if self.latency_ms > 0 && self.ledger != LedgerChoice::Sandbox {
             return Err(BenchError::Options {
@@ -143,6 +197,13 @@ impl Options {
                     "{} ms needs `--ledger sandbox` (the embedded ledger runs inside the gateway, nothing to delay)",
                     self.latency_ms
                 ),
+            });
+        }
+        if self.compare_ordering && self.state == StateChoice::Both {
+            return Err(BenchError::Options {
+                flag: "--state",
+                message: "`both` compares the stores against the relay; with `--compare-ordering` pick one store"
+                    .to_owned(),
             });
         }
         Ok(())
@@ -179,6 +240,12 @@ mod tests {
         assert_eq!(o.ledger, LedgerChoice::Embedded);
         assert_eq!(o.latency_ms, 0);
         assert!(!o.compare_ordering);
+        assert_eq!(o.state, StateChoice::Redb);
+        assert_eq!(o.rounds, 1);
+        assert_eq!(
+            o.postgres_url,
+            "postgres://postgres@127.0.0.1:5432/postgres"
+        );
         assert!(o.validate().is_ok());
         assert!(!o.json_only);
         assert!(
@@ -247,6 +314,34 @@ mod tests {
     }
 
     #[test]
+    fn both_state_stores_alternate_which_runs_first() {
+        let o = Options::parse_from([
+            "gateway-bench",
+            "--state",
+            "both",
+            "--postgres-url",
+            "postgres://bench@db:5433/postgres",
+            "--rounds",
+            "3",
+        ]);
+        assert_eq!(o.postgres_url, "postgres://bench@db:5433/postgres");
+        assert_eq!(o.rounds, 3);
+        assert!(o.state.uses_postgres() && o.validate().is_ok());
+        assert_eq!(o.state.as_str(), "redb vs postgres");
+        assert_eq!(
+            o.state.backends(0),
+            [StateBackend::Redb, StateBackend::Postgres]
+        );
+        assert_eq!(
+            o.state.backends(1),
+            [StateBackend::Postgres, StateBackend::Redb]
+        );
+        assert_eq!(o.state.backends(2), o.state.backends(0));
+        assert_eq!(StateChoice::Postgres.backends(1), [StateBackend::Postgres]);
+        assert!(!StateChoice::Redb.uses_postgres());
+    }
+
+    #[test]
     fn nonsense_is_refused() {
         let latency_without_sandbox = Options::parse_from(["gateway-bench", "--latency-ms", "5"]);
         let error = latency_without_sandbox
@@ -273,6 +368,17 @@ mod tests {
             "the comparison runs both orderings"
         );
         assert!(Options::try_parse_from(["gateway-bench", "--ledger", "canton"]).is_err());
+        assert!(Options::try_parse_from(["gateway-bench", "--state", "sqlite"]).is_err());
+        assert!(Options::try_parse_from(["gateway-bench", "--rounds", "0"]).is_err());
+        let both_orderings_and_stores =
+            Options::parse_from(["gateway-bench", "--compare-ordering", "--state", "both"]);
+        assert!(
+            both_orderings_and_stores
+                .validate()
+                .expect_err("refused")
+                .to_string()
+                .starts_with("--state: `both`"),
+        );
         assert!(Options::try_parse_from(["gateway-bench", "--n", "0"]).is_err());
         assert!(Options::try_parse_from(["gateway-bench", "--prefetch", "0"]).is_err());
         assert!(Options::try_parse_from(["gateway-bench", "--mix", "reads"]).is_err());

@@ -24,16 +24,25 @@ pub struct SideResult {
     /// The gateway process only: CPU seconds (user + system) per 1,000 preloaded requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_s_per_1000: Option<f64>,
+    /// The gateway on PostgreSQL only: rows in its `outcomes` table after the latency phase (the preload's and the
+    /// latency requests', all acked by then, so all written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes_in_postgres: Option<u64>,
     /// The gateway process only: contracts whose egress was checked to follow their requests' queue order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contracts_in_order: Option<u64>,
 }
 
-/// Both sides of one workload.
+/// Both sides of one workload in one round. With `--state both` a round has two, one per state store, with the
+/// same baseline (the relay run both gateway runs of the round are measured against).
 #[derive(Debug, Clone, Serialize)]
 pub struct MixResult {
     pub mix: &'static str,
     pub requests: u64,
+    /// The gateway's state store: `redb` or `postgres`.
+    pub state: &'static str,
+    /// Which round (from 1) of `--rounds`.
+    pub round: u32,
     pub baseline: SideResult,
     pub gateway: SideResult,
     /// Gateway requests/s over baseline requests/s.
@@ -82,6 +91,9 @@ pub struct Report {
     pub queue_type: &'static str,
     pub ordering: &'static str,
     pub ledger: &'static str,
+    /// The gateway's state store: `redb`, `postgres` or `redb vs postgres`.
+    pub state: &'static str,
+    pub rounds: u32,
     /// With `--ledger sandbox`: what the sandbox added to every submission.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_latency_ms: Option<u64>,
@@ -117,21 +129,26 @@ impl Report {
             return self.comparison_table(comparison, &ledger);
         }
         let mut out = format!(
-            "gateway-bench: n={} per workload, prefetch {}, {} queue, {} ordering, {ledger}, {} cores, load {:.2} → {:.2}\n\
+            "gateway-bench: n={} per workload, prefetch {}, {} queue, {} ordering, {ledger}, {} state, {} round(s), \
+             {} cores, load {:.2} → {:.2}\n\
              latency: {} requests at half the baseline's rate\n\n",
             self.n,
             self.prefetch,
             self.queue_type,
             self.ordering,
+            self.state,
+            self.rounds,
             self.cores,
             self.load_average_before,
             self.load_average_after,
             self.latency_n,
         );
         out.push_str(&format!(
-            "{:<8} {:<8} {:>9} {:>10} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}\n",
+            "{:<8} {:>5} {:<8} {:<8} {:>9} {:>10} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}\n",
             "mix",
+            "round",
             "side",
+            "state",
             "msg/s",
             "egress/s",
             "ratio",
@@ -142,15 +159,20 @@ impl Report {
             "RSS MiB",
             "CPU s/1k"
         ));
+        let mut previous: Option<(&str, u32)> = None;
         for m in &self.mixes {
-            for (side, r, ratio) in [
-                ("baseline", &m.baseline, String::new()),
-                ("gateway", &m.gateway, format!("{:.3}", m.ratio)),
-            ] {
+            // Both gateway runs of a round share its relay run: print that once.
+            let first_of_round = previous != Some((m.mix, m.round));
+            previous = Some((m.mix, m.round));
+            let baseline = first_of_round.then_some(("baseline", "-", &m.baseline, String::new()));
+            let gateway = Some(("gateway", m.state, &m.gateway, format!("{:.3}", m.ratio)));
+            for (side, state, r, ratio) in baseline.into_iter().chain(gateway) {
                 out.push_str(&format!(
-                    "{:<8} {:<8} {:>9.0} {:>10.0} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>9}\n",
+                    "{:<8} {:>5} {:<8} {:<8} {:>9.0} {:>10.0} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>9}\n",
                     m.mix,
+                    m.round,
                     side,
+                    state,
                     r.msgs_per_s,
                     r.egress_per_s,
                     ratio,
@@ -160,6 +182,29 @@ impl Report {
                     r.latency.max_ms,
                     optional(r.peak_rss_mib, 1),
                     optional(r.cpu_s_per_1000, 3),
+                ));
+            }
+        }
+        out.push_str(&self.state_ratios());
+        out
+    }
+
+    /// With `--state both`: for each workload and round, PostgreSQL's rate over redb's (same relay, same round).
+    fn state_ratios(&self) -> String {
+        let mut out = String::new();
+        for redb in self.mixes.iter().filter(|m| m.state == "redb") {
+            let postgres = self
+                .mixes
+                .iter()
+                .find(|m| m.state == "postgres" && m.mix == redb.mix && m.round == redb.round);
+            if let Some(postgres) = postgres {
+                out.push_str(&format!(
+                    "{} round {}: postgres / redb {:.3} ({:.0} / {:.0} msg/s)\n",
+                    redb.mix,
+                    redb.round,
+                    postgres.gateway.msgs_per_s / redb.gateway.msgs_per_s.max(f64::MIN_POSITIVE),
+                    postgres.gateway.msgs_per_s,
+                    redb.gateway.msgs_per_s,
                 ));
             }
         }
@@ -238,6 +283,7 @@ mod tests {
             peak_rss_mib: rss,
             cpu_s_per_1000: rss.map(|_| 0.25),
             contracts_in_order: rss.map(|_| 7),
+            outcomes_in_postgres: None,
         }
     }
 
@@ -251,6 +297,8 @@ mod tests {
             queue_type: "classic",
             ordering: "strict",
             ledger: "embedded+journal",
+            state: "redb",
+            rounds: 1,
             sandbox_latency_ms: None,
             connector: "target/release/connector".into(),
             cores: 2,
@@ -259,6 +307,8 @@ mod tests {
             mixes: vec![MixResult {
                 mix: "creates",
                 requests: 10,
+                state: "redb",
+                round: 1,
                 baseline: side(1000.0, None),
                 gateway: side(250.0, Some(12.5)),
                 ratio: 0.25,
@@ -273,12 +323,77 @@ mod tests {
         assert!(v["mixes"][0]["baseline"].get("peak_rss_mib").is_none());
         assert_eq!(v["mixes"][0]["gateway"]["latency"]["p99_ms"], 3.0);
         let table = report.table();
-        assert!(table.contains("creates  gateway"), "{table}");
+        assert!(table.contains("creates      1 gateway  redb"), "{table}");
+        assert!(!table.contains("postgres / redb"), "{table}");
         assert!(table.contains("0.250"), "{table}");
         assert!(table.contains("12.5"), "{table}");
         assert_eq!(v["mixes"][0]["gateway"]["contracts_in_order"], 7);
         assert!(v.get("comparison").is_none() && v.get("sandbox_latency_ms").is_none());
         assert_eq!(round(1.23456, 2), 1.23);
+    }
+
+    #[test]
+    fn both_state_stores_share_their_rounds_relay_run_and_are_compared() {
+        let result = |state, round, baseline: f64, gateway: f64| MixResult {
+            mix: "mixed",
+            requests: 10,
+            state,
+            round,
+            baseline: side(baseline, None),
+            gateway: side(gateway, Some(20.0)),
+            ratio: round_to_test(gateway / baseline),
+        };
+        let report = Report {
+            bench: "gateway",
+            n: 10,
+            latency_n: 10,
+            prefetch: 256,
+            queue_type: "classic",
+            ordering: "strict",
+            ledger: "embedded+journal",
+            state: "redb vs postgres",
+            rounds: 2,
+            sandbox_latency_ms: None,
+            connector: "target/release/connector".into(),
+            cores: 2,
+            load_average_before: 0.5,
+            load_average_after: 1.0,
+            mixes: vec![
+                result("redb", 1, 1000.0, 900.0),
+                result("postgres", 1, 1000.0, 600.0),
+                result("postgres", 2, 1100.0, 660.0),
+                result("redb", 2, 1100.0, 880.0),
+            ],
+            comparison: None,
+        };
+        let v: serde_json::Value = serde_json::from_str(&report.json_line()).expect("JSON");
+        assert_eq!(v["state"], "redb vs postgres");
+        assert_eq!(v["rounds"], 2);
+        assert_eq!(v["mixes"][1]["state"], "postgres");
+        assert_eq!(v["mixes"][1]["round"], 1);
+        assert_eq!(v["mixes"][1]["ratio"], 0.6);
+        let table = report.table();
+        assert_eq!(
+            table.matches(" baseline ").count(),
+            2,
+            "one relay row per round: {table}"
+        );
+        assert!(
+            table.contains("mixed        2 gateway  postgres"),
+            "{table}"
+        );
+        assert!(
+            table.contains("mixed round 1: postgres / redb 0.667 (600 / 900 msg/s)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("mixed round 2: postgres / redb 0.750 (660 / 880 msg/s)"),
+            "{table}"
+        );
+    }
+
+    fn round_to_test(value: f64) -> f64 {
+        round(value, 3)
     }
 
     fn ordering_run(ordering: &'static str, rate: f64) -> OrderingRun {
@@ -306,6 +421,8 @@ mod tests {
             queue_type: "classic",
             ordering: "strict vs per-contract",
             ledger: "daml (connector sandbox, embedded+journal)",
+            state: "redb",
+            rounds: 1,
             sandbox_latency_ms: Some(5),
             connector: "target/release/connector".into(),
             cores: 2,

@@ -1,6 +1,10 @@
 //! One benchmark run: for each workload, the bare relay and then the gateway each drain the same preload on their
 //! own topology, then each gets the same latency requests at half the relay's measured rate.
 //!
+//! With `--state both` the gateway runs twice after each relay run, once on redb and once on PostgreSQL (in turns:
+//! which goes first alternates from round to round), both against that relay run's figures; `--rounds` repeats the
+//! whole of it, so each backend's ratio to the relay can be compared with the spread between rounds.
+//!
 //! Both sides are timed the same way, from the first to the last egress message on their capture queue, so process
 //! start-up is left out of both and neither side is favoured by where the clock starts. The gateway's egress is also
 //! checked for each contract's order. `--compare-ordering` runs the ordering comparison (`comparison.rs`) instead.
@@ -19,10 +23,12 @@ use crate::gateway_under_test::{GatewayUnderTest, ledger_label};
 use crate::latency::{self, LatencyStats};
 use crate::load_average::load_average;
 use crate::options::{LedgerChoice, MixChoice, Options};
+use crate::postgres_database::PostgresServer;
 use crate::proc_stats;
 use crate::relay::Relay;
-use crate::report::{MixResult, Report, SideResult, round};
+use crate::report::{MixResult, Report, SideResult, round as round_to};
 use crate::run_context::Bench;
+use crate::state_under_test::StateBackend;
 use crate::topology::{self, Names};
 use crate::workload::{self, Expected, Mix, Request};
 
@@ -40,6 +46,10 @@ struct Work<'a> {
 /// Runs every workload `options` asks for (or the ordering comparison) and reports.
 pub async fn run(options: &Options) -> Result<Report, BenchError> {
     options.validate()?;
+    if options.state.uses_postgres() {
+        // A URL the gateway would refuse fails here, before any side has run.
+        PostgresServer::parse(&options.postgres_url)?;
+    }
     let load_average_before = load_average();
     let (workflows, connector) =
         checked_inputs(&options.target.mapping, options.target.connector_path())?;
@@ -78,6 +88,8 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
             options.ordering.as_str()
         },
         ledger: ledger_label(options),
+        state: options.state.as_str(),
+        rounds: options.rounds,
         sandbox_latency_ms: (options.ledger == LedgerChoice::Sandbox).then_some(options.latency_ms),
         connector: connector.display().to_string(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -88,7 +100,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     })
 }
 
-/// Each workload `--mix` names, relay then gateway, stopping at the first failure.
+/// Each workload `--mix` names, `--rounds` times, relay then gateway(s), stopping at the first failure.
 async fn run_mixes(bench: &Bench<'_>) -> Result<Vec<MixResult>, BenchError> {
     let mixes: &[Mix] = match bench.options.mix {
         MixChoice::All => &[Mix::Creates, Mix::Actions, Mix::Mixed],
@@ -96,14 +108,17 @@ async fn run_mixes(bench: &Bench<'_>) -> Result<Vec<MixResult>, BenchError> {
         MixChoice::Actions => &[Mix::Actions],
         MixChoice::Mixed => &[Mix::Mixed],
     };
-    let mut results = Vec::with_capacity(mixes.len());
+    let mut results = Vec::new();
     for &mix in mixes {
-        results.push(run_mix(bench, mix).await?);
+        for round in 0..bench.options.rounds {
+            results.extend(run_mix(bench, mix, round).await?);
+        }
     }
     Ok(results)
 }
 
-async fn run_mix(bench: &Bench<'_>, mix: Mix) -> Result<MixResult, BenchError> {
+/// One round of one workload: the relay, then the gateway on each backend of the round, in the round's order.
+async fn run_mix(bench: &Bench<'_>, mix: Mix, round: u32) -> Result<Vec<MixResult>, BenchError> {
     let Bench {
         options,
         broker,
@@ -124,32 +139,42 @@ async fn run_mix(bench: &Bench<'_>, mix: Mix) -> Result<MixResult, BenchError> {
         mix.as_str(),
         options.n
     ));
-    let names = Names::new(run_id, mix.as_str(), "relay");
+    let names = Names::new(run_id, mix.as_str(), &format!("relay{round}"));
     let baseline = run_relay(options, broker, &names, &work).await;
     broker.delete(&names).await;
     let baseline = baseline?;
 
     let offered = baseline.msgs_per_s / 2.0;
-    options.progress(format!(
-        "{}: gateway draining {} requests",
-        mix.as_str(),
-        options.n
-    ));
-    let names = Names::new(run_id, mix.as_str(), "gateway");
-    let gateway = run_gateway(bench, &names, &work, offered).await;
-    broker.delete(&names).await;
-    let gateway = gateway?;
-
-    Ok(MixResult {
-        mix: mix.as_str(),
-        requests: options.n,
-        ratio: round(
-            gateway.msgs_per_s / baseline.msgs_per_s.max(f64::MIN_POSITIVE),
-            3,
-        ),
-        baseline,
-        gateway,
-    })
+    let mut results = Vec::new();
+    for state in options.state.backends(round) {
+        options.progress(format!(
+            "{}: gateway ({}) draining {} requests",
+            mix.as_str(),
+            state.as_str(),
+            options.n
+        ));
+        let names = Names::new(
+            run_id,
+            mix.as_str(),
+            &format!("gateway{round}{}", state.as_str()),
+        );
+        let gateway = run_gateway(bench, &names, &work, offered, state).await;
+        broker.delete(&names).await;
+        let gateway = gateway?;
+        results.push(MixResult {
+            mix: mix.as_str(),
+            requests: options.n,
+            state: state.as_str(),
+            round: round + 1,
+            ratio: round_to(
+                gateway.msgs_per_s / baseline.msgs_per_s.max(f64::MIN_POSITIVE),
+                3,
+            ),
+            baseline: baseline.clone(),
+            gateway,
+        });
+    }
+    Ok(results)
 }
 
 /// The bare relay: drains the preload, then the latency requests at half its own rate.
@@ -211,6 +236,7 @@ async fn run_gateway(
     names: &Names,
     work: &Work<'_>,
     offered: f64,
+    state: StateBackend,
 ) -> Result<SideResult, BenchError> {
     let Bench {
         options, broker, ..
@@ -228,6 +254,7 @@ async fn run_gateway(
         options,
         &settings,
         options.ordering,
+        state,
         bench.workflows,
         bench.connector,
     )
@@ -266,6 +293,7 @@ async fn run_gateway(
         .await
         .map_err(|e| under_test.explain(e, "the latency phase"))?;
         let end = pid.and_then(proc_stats::read);
+        let outcomes_in_postgres = under_test.outcomes_in_postgres().await?;
         let mut result = side_result(
             work.expected,
             &drained.window,
@@ -276,12 +304,11 @@ async fn run_gateway(
         result.contracts_in_order = Some(in_order.contracts);
         result.cpu_s_per_1000 = cpu_per_1000(work.expected, at_ready, after_drain);
         result.peak_rss_mib = end.map(peak_rss_mib);
+        result.outcomes_in_postgres = outcomes_in_postgres;
         Ok(result)
     }
     .await;
-    if !under_test.stop().await && measured.is_ok() {
-        options.progress("the gateway did not stop cleanly on SIGTERM");
-    }
+    let measured = under_test.stop_after(options, measured).await;
     capture.stop().await;
     measured
 }
@@ -333,7 +360,7 @@ fn side_result(
     SideResult {
         msgs_per_s: rate(expected.requests, window).round(),
         egress_per_s: rate(window.count, window).round(),
-        drain_seconds: round(window.elapsed().as_secs_f64(), 3),
+        drain_seconds: round_to(window.elapsed().as_secs_f64(), 3),
         egress,
         expected_egress: expected.egress,
         dead_letters,
@@ -342,5 +369,6 @@ fn side_result(
         peak_rss_mib: None,
         cpu_s_per_1000: None,
         contracts_in_order: None,
+        outcomes_in_postgres: None,
     }
 }

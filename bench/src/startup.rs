@@ -31,6 +31,7 @@ use crate::startup_report::{
 use crate::startup_workload::{
     CreateFields, create_fields, create_request_id, linear_id, read_request,
 };
+use crate::state_under_test::StateUnderTest;
 use crate::topology::Names;
 
 /// A start's config file, in the start's own dir.
@@ -359,6 +360,7 @@ impl Startup<'_> {
             ordering: OrderingChoice::Strict,
             observe: ObserveSetting::Default,
             state_dir,
+            state: StateUnderTest::Redb,
             http_port,
             workflows: self.workflows,
         }
