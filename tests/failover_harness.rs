@@ -1,8 +1,8 @@
 //! The failover harness (issue 16): three `connector run` instances of one config — state in one PostgreSQL
 //! database, one quorum ingress queue with single active consumer, `connector sandbox` as the shared ledger, observer
 //! leadership through a PostgreSQL advisory lock — take N mixed requests (the crash harness's workload) while the
-//! active instance is SIGKILLed K times at seeded random moments and restarted each time, so at least two instances
-//! are always up. Checked afterwards, from the egress captured as it arrived and from the ledger read back over the
+//! active instance is SIGKILLed K times at seeded random moments and restarted 2.5 s later, so at least two
+//! instances are always up. Checked afterwards, from the egress captured as it arrived and from the ledger read back over the
 //! Ledger API:
 //!
 //! - `lost` = 0: every request with a requestId got its terminal egress;
@@ -56,6 +56,9 @@ const DEFAULT_K: usize = 10;
 /// Measured copies came within 0.3 s of the SIGKILL (`max_copy_delay_ms`); 6 s leaves room for a slow machine
 /// without covering the whole run (kills come every few seconds, half of them not of the leader).
 const COPY_WINDOW: Duration = Duration::from_secs(6);
+/// How long a killed instance stays down before it is restarted: longer than the 2 s in which the others ask for
+/// the observer's lock again, so that a SIGKILL of the leader hands leadership to another instance.
+const RESTART_AFTER: Duration = Duration::from_millis(2500);
 /// The longest failover the harness accepts: beyond it the takeover is broken, not slow.
 const FAILOVER_LIMIT: Duration = Duration::from_secs(30);
 
@@ -315,6 +318,13 @@ async fn three_instances_lose_and_duplicate_nothing_while_the_active_one_is_kill
             pending: in_slice[slice] - answered_in_slice[slice],
             tail,
         });
+        // Two instances are up meanwhile; the pause lets one of them take the observer's lock when the dead one
+        // held it (a restarted instance asks at once, the others only every 2 s, so it would win it back).
+        let restart_at = Instant::now() + RESTART_AFTER;
+        while Instant::now() < restart_at {
+            poll_roles(&gateways, &mut polls).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
         gateways[victim].spawn();
         assert!(
             gateways[victim].wait_ready(Duration::from_secs(60)).await,
