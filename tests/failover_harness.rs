@@ -363,6 +363,7 @@ async fn three_instances_lose_and_duplicate_nothing_while_the_active_one_is_kill
         }
     }
     let drained = started.elapsed();
+    // From the sandbox's Ledger API; the journal and config paths are only for an embedded ledger read in place.
     let txs = ledger_transactions(dir.path(), dir.path(), Some(&sandbox)).await;
     let tx_hashes = transaction_hashes(&txs);
     let observer_deadline = Instant::now() + Duration::from_secs(60);
