@@ -16,14 +16,15 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use ledger_port::{Ledger, UpdateFilter};
 use rand::Rng;
 use serde_json::{Value, json};
+use support::ledger_readback::ledger_transactions;
+use support::mixed_workload::{
+    Effects, done_ids, effects, observed_hashes, transaction_hashes, workload,
+};
 use support::*;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -31,152 +32,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-struct Workload {
-    bodies: Vec<Vec<u8>>,
-    /// requestId → (publish position, linear id targeted or created, effectful?)
-    requests: BTreeMap<String, (usize, String, bool)>,
-    malformed_without_id: usize,
-}
-
-fn workload(n: usize, seed: u64) -> Workload {
-    use rand::SeedableRng;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let contracts = (n / 10).max(5);
-    let mut bodies = Vec::with_capacity(n);
-    let mut requests = BTreeMap::new();
-    let mut created: Vec<String> = Vec::new();
-    let mut malformed_without_id = 0;
-    for i in 0..n {
-        let roll: u32 = rng.random_range(0..100);
-        let (value, id, lid, effectful): (Value, String, String, bool) = if created.len()
-            < contracts
-            && (created.is_empty() || roll < 30)
-        {
-            let id = format!("h-create-{i}");
-            let lid = message_schema::linear_id::linear_id_for(&id).to_string();
-            created.push(lid.clone());
-            let v = json!({"messageName":"CreateContractRequest","requestId":id,"workflowName":"RefrigeratedTransportation",
-                "parameters":[{"name":"device","value":"Device01"},{"name":"supplyChainOwner","value":"Retailer"},
-                {"name":"supplyChainObserver","value":"Auditor"},{"name":"minHumidity","value":"20"},{"name":"maxHumidity","value":"60"},
-                {"name":"minTemperature","value":"2"},{"name":"maxTemperature","value":"8"}],"messageSchemaVersion":"1.0.0"});
-            (v, id, lid, true)
-        } else if roll < 2 {
-            if rng.random_bool(0.5) {
-                malformed_without_id += 1;
-                bodies.push(format!("{{not json {i}").into_bytes());
-                continue;
-            }
-            let id = format!("h-bad-{i}");
-            (
-                json!({"messageName":"CreateContractRequest","requestId":id,"messageSchemaVersion":"1.0.0"}),
-                id,
-                String::new(),
-                false,
-            )
-        } else {
-            let lid = created[rng.random_range(0..created.len())].clone();
-            if roll < 20 {
-                let id = format!("h-read-{i}");
-                (
-                    json!({"messageName":"ReadContractRequest","requestId":id,"contractLedgerIdentifier":lid,"messageSchemaVersion":"1.0.0"}),
-                    id,
-                    lid,
-                    false,
-                )
-            } else {
-                let id = format!("h-act-{i}");
-                (
-                    json!({"messageName":"CreateContractActionRequest","requestId":id,"contractLedgerIdentifier":lid,
-                    "workflowFunctionName":"IngestTelemetry","userChainIdentifier":"Device01",
-                    "parameters":[{"name":"humidity","value":rng.random_range(25..55).to_string()},{"name":"temperature","value":"5"},
-                    {"name":"timestamp","value":"1764000000"}],"messageSchemaVersion":"1.0.0"}),
-                    id,
-                    lid,
-                    true,
-                )
-            }
-        };
-        requests.insert(id, (bodies.len(), lid, effectful));
-        bodies.push(serde_json::to_vec(&value).unwrap_or_default());
-    }
-    // The archiving phase: a tenth of the shipments are transferred, completed and archived, so a kill between an
-    // archive's commit and its recorded answer is among the moments the kills can hit.
-    let to_archive = (created.len() / 10).max(3).min(created.len());
-    for (k, lid) in created.iter().take(to_archive).enumerate() {
-        let steps = [
-            (
-                "TransferResponsibility",
-                json!([{"name":"newCounterparty","value":"Carrier"}]),
-            ),
-            ("Complete", json!([])),
-            ("Archive", json!([])),
-        ];
-        for (function, parameters) in steps {
-            let id = format!("h-{}-{k}", function.to_lowercase());
-            let value = json!({"messageName":"CreateContractActionRequest","requestId":id,"contractLedgerIdentifier":lid,
-                "workflowFunctionName":function,"parameters":parameters,"messageSchemaVersion":"1.0.0"});
-            requests.insert(id, (bodies.len(), lid.clone(), true));
-            bodies.push(serde_json::to_vec(&value).unwrap_or_default());
-        }
-    }
-    Workload {
-        bodies,
-        requests,
-        malformed_without_id,
-    }
-}
-
-fn is_terminal(c: &Captured) -> bool {
-    c.routing_key == "ContractMessage"
-        || c.json.get("status").and_then(Value::as_str) == Some("Failure")
-}
-
-/// Every committed transaction, read back from where the ledger keeps it: the journal file of the embedded ledger,
-/// or, on Daml, the sandbox's Ledger API (as any other reader of the participant would).
-async fn ledger_transactions(
-    journal: &std::path::Path,
-    config: &std::path::Path,
-    sandbox: Option<&Sandbox>,
-) -> Vec<ledger_port::Transaction> {
-    let ledger: Arc<dyn Ledger> = match sandbox {
-        None => {
-            let config = connector::config::Config::load(config).unwrap();
-            let mapping = connector::mapping::WorkflowMapping::compile(&config.workflows).unwrap();
-            let catalog =
-                connector::embedded_catalog::template_catalog(&config.workflows, &mapping).unwrap();
-            let (ledger, _) =
-                embedded_ledger::EmbeddedLedger::open(journal, catalog, ledger_port::Clock::System)
-                    .await
-                    .unwrap();
-            Arc::new(ledger)
-        }
-        Some(sandbox) => {
-            let settings = daml_ledger::DamlSettings::new(sandbox.url(), "gateway");
-            let parties = ["Operator", "Device01", "Carrier", "Retailer", "Auditor"];
-            Arc::new(
-                daml_ledger::DamlLedger::connect(
-                    &settings,
-                    parties.iter().map(|p| p.to_string()).collect(),
-                )
-                .unwrap(),
-            )
-        }
-    };
-    let end = ledger.ledger_end().await.unwrap();
-    let mut stream = ledger.updates(0, &UpdateFilter::default()).await.unwrap();
-    let mut out = Vec::new();
-    while out
-        .last()
-        .is_none_or(|tx: &ledger_port::Transaction| tx.offset < end)
-    {
-        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-            Ok(Some(Ok(tx))) => out.push(tx),
-            _ => break,
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,21 +102,6 @@ async fn harness(kind: LedgerKind) {
             gw.log_text()
         );
     }
-    let done_ids = |c: &[Captured]| -> (BTreeSet<String>, usize) {
-        let ids = c
-            .iter()
-            .filter(|c| is_terminal(c))
-            .filter_map(|c| c.json.get("requestId")?.as_str().map(str::to_owned))
-            .collect();
-        let generic = c
-            .iter()
-            .filter(|c| {
-                c.json.get("status").and_then(Value::as_str) == Some("Failure")
-                    && c.json.get("requestId").is_none()
-            })
-            .count();
-        (ids, generic)
-    };
     let (mut ids_so_far, mut generic_so_far) = done_ids(&collected);
     let mut scanned = 0;
     let rest = broker
@@ -292,18 +132,10 @@ async fn harness(kind: LedgerKind) {
         .collect();
     // Ledger effects, from the journal.
     let txs = ledger_transactions(&journal, &config, sandbox.as_ref()).await;
-    // Observer completeness: every transaction published at least once by the observer (messages without a
-    // requestId). What it had not confirmed before the stop must follow from its checkpoint after a restart.
-    let observed = |c: &[Captured]| -> BTreeSet<String> {
-        c.iter()
-            .filter(|c| c.json.get("requestId").is_none())
-            .filter_map(|c| c.json.get("blockhash")?.as_str().map(str::to_owned))
-            .collect()
-    };
-    let tx_hashes: BTreeSet<String> = txs
-        .iter()
-        .map(|tx| message_schema::ids::transaction_hash(&tx.update_id))
-        .collect();
+    // Observer completeness: every transaction published at least once by the observer. What it had not
+    // confirmed before the stop must follow from its checkpoint after a restart.
+    let observed = observed_hashes;
+    let tx_hashes = transaction_hashes(&txs);
     let mut seen_by_observer = observed(&collected);
     if !tx_hashes.is_subset(&seen_by_observer) {
         gw.spawn();
@@ -324,51 +156,12 @@ async fn harness(kind: LedgerKind) {
         assert!(gw.terminate(), "clean stop: {}", gw.log_text());
     }
     let observer_skipped = tx_hashes.difference(&seen_by_observer).count();
-    let by_command: HashMap<String, Vec<i64>> = txs.iter().fold(HashMap::new(), |mut m, tx| {
-        m.entry(tx.command_id.clone()).or_default().push(tx.offset);
-        m
-    });
-    let mut duplicated_effects = 0;
-    let mut missing_effects = 0;
-    // A request whose command committed must be answered as committed, never with a Failure (a redelivered
-    // archive answered "no active contract" after its own commit would be one).
-    let mut failed_though_committed = 0;
-    let mut per_contract: BTreeMap<String, Vec<(i64, usize)>> = BTreeMap::new();
-    let succeeded: BTreeSet<String> = collected
-        .iter()
-        .filter(|c| c.routing_key == "ContractMessage")
-        .filter_map(|c| c.json.get("requestId")?.as_str().map(str::to_owned))
-        .collect();
-    for (id, (position, lid, effectful)) in &work.requests {
-        let command = connector::processor::command_id_for(id);
-        let effects = by_command.get(&command).map(Vec::len).unwrap_or(0);
-        if effects > 1 {
-            duplicated_effects += 1;
-        }
-        if effects > 0 && !succeeded.contains(id) {
-            failed_though_committed += 1;
-        }
-        if *effectful && succeeded.contains(id) {
-            if effects == 0 {
-                missing_effects += 1;
-            }
-            if let Some(offsets) = by_command.get(&command) {
-                per_contract
-                    .entry(lid.clone())
-                    .or_default()
-                    .push((offsets[0], *position));
-            }
-        } else if effects > 0 && !*effectful {
-            duplicated_effects += 1;
-        }
-    }
-    let mut order_violations = 0;
-    for effects in per_contract.values_mut() {
-        effects.sort();
-        if effects.windows(2).any(|w| w[0].1 > w[1].1) {
-            order_violations += 1;
-        }
-    }
+    let Effects {
+        duplicated: duplicated_effects,
+        missing: missing_effects,
+        order_violations,
+        failed_though_committed,
+    } = effects(&work, &txs, &collected);
     let mut by_message_id: HashMap<String, usize> = HashMap::new();
     for c in &collected {
         *by_message_id

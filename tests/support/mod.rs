@@ -6,12 +6,16 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod deployment;
 pub mod example_requests;
 pub mod gateway_harness;
 pub mod http_request;
+pub mod ledger_readback;
+pub mod mixed_workload;
 pub mod postgres;
 pub mod promql_names;
 pub mod raw_amqp;
+pub mod timed_capture;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -227,26 +231,7 @@ impl Broker {
             }
             match tokio::time::timeout(left.min(quiet), consumer.next()).await {
                 Ok(Some(Ok(delivery))) => {
-                    let props = &delivery.properties;
-                    let headers = props
-                        .headers()
-                        .as_ref()
-                        .map(|t| {
-                            t.inner()
-                                .iter()
-                                .map(|(k, v)| (k.to_string(), field_text(v)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    out.push(Captured {
-                        routing_key: delivery.routing_key.to_string(),
-                        message_id: props.message_id().as_ref().map(|s| s.to_string()),
-                        correlation_id: props.correlation_id().as_ref().map(|s| s.to_string()),
-                        message_type: props.kind().as_ref().map(|s| s.to_string()),
-                        headers,
-                        json: serde_json::from_slice(&delivery.data).unwrap_or(Value::Null),
-                        body: delivery.data.clone(),
-                    });
+                    out.push(Captured::from_delivery(&delivery));
                     delivery.ack(BasicAckOptions::default()).await.unwrap();
                 }
                 _ => break,
@@ -297,6 +282,32 @@ impl Broker {
                 .channel
                 .exchange_delete(x.as_str().into(), Default::default())
                 .await;
+        }
+    }
+}
+
+impl Captured {
+    /// What the test keeps of one delivered egress message.
+    pub fn from_delivery(delivery: &lapin::message::Delivery) -> Self {
+        let props = &delivery.properties;
+        let headers = props
+            .headers()
+            .as_ref()
+            .map(|t| {
+                t.inner()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), field_text(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            routing_key: delivery.routing_key.to_string(),
+            message_id: props.message_id().as_ref().map(|s| s.to_string()),
+            correlation_id: props.correlation_id().as_ref().map(|s| s.to_string()),
+            message_type: props.kind().as_ref().map(|s| s.to_string()),
+            headers,
+            json: serde_json::from_slice(&delivery.data).unwrap_or(Value::Null),
+            body: delivery.data.clone(),
         }
     }
 }
