@@ -117,6 +117,13 @@ impl LeadershipConfig {
                     "leadership.postgres_url",
                     "names no host (expected postgres://user@host:port/dbname)".to_owned(),
                 )),
+                // The lock connects without TLS; with sslmode=require it would never connect, and never lead.
+                Ok(config) if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require => Some((
+                    "leadership.postgres_url",
+                    "sslmode=require is not supported: the lock connects without TLS (sslmode=disable or prefer, \
+                     or leave it out)"
+                        .to_owned(),
+                )),
                 Ok(_) => None,
             },
             _ => None,
@@ -178,6 +185,10 @@ mod tests {
         );
         // With the state store in PostgreSQL, the lock is taken in its database.
         assert_eq!(missing.invalid_setting(true), None);
+        let tls = postgres("postgres://u@host:5432/db?sslmode=require");
+        let (path, why) = tls.invalid_setting(false).unwrap_or_default();
+        assert_eq!(path, "leadership.postgres_url");
+        assert!(why.starts_with("sslmode=require is not supported"), "{why}");
         let bad = postgres("postgres://u:pw@host:notaport/db");
         let (path, why) = bad.invalid_setting(true).unwrap_or_default();
         assert_eq!(path, "leadership.postgres_url");

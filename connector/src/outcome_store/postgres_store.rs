@@ -346,8 +346,10 @@ impl OutcomeStore for PostgresOutcomeStore {
             let client = backend.client().await?;
             client
                 .execute(
+                    // Shared by every instance: a deposed leader's late save must not move it back behind the new
+                    // leader's, which would make the next failover republish more than one batch.
                     "INSERT INTO checkpoints (name, value) VALUES ($1, $2)
-                     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                     ON CONFLICT (name) DO UPDATE SET value = GREATEST(checkpoints.value, EXCLUDED.value)",
                     &[&OBSERVER_CHECKPOINT, &offset],
                 )
                 .await

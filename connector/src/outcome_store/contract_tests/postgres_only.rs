@@ -118,6 +118,19 @@ fn a_newer_schema_is_refused_naming_both_versions() {
 }
 
 #[test]
+fn the_shared_observer_checkpoint_only_moves_forward() {
+    let place = Postgres::fresh();
+    let new_leader = place.open();
+    let deposed = place.open();
+    new_leader.set_checkpoint(40).unwrap();
+    // The old leader's confirms arrive late, for a batch before the new leader's.
+    deposed.set_checkpoint(25).unwrap();
+    assert_eq!(new_leader.checkpoint().unwrap(), Some(40));
+    new_leader.set_checkpoint(41).unwrap();
+    assert_eq!(deposed.checkpoint().unwrap(), Some(41));
+}
+
+#[test]
 fn a_flush_writes_its_whole_batch_in_one_transaction() {
     let place = Postgres::fresh();
     let store = place.open();
