@@ -31,6 +31,7 @@ mod redb_retention;
 mod redb_store;
 mod request_history;
 mod retention;
+mod write_behind;
 
 pub use delivery_attempts::{DeliveryAttempts, DeliveryKey, delivery_key};
 pub use history_entry::{HistoryEntry, MAX_NAME_BYTES, RequestOutcome};

@@ -17,9 +17,8 @@
 //! empty pages at a table's end go back to the operating system, without the exclusive lock `VACUUM FULL` would take
 //! (PostgreSQL's autovacuum does the same on its own schedule).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -31,6 +30,7 @@ use super::postgres_errors::{from_db, from_pool};
 use super::postgres_schema::migrate;
 use super::postgres_thread::StoreThread;
 use super::request_history::MAX_HISTORY_ENTRIES;
+use super::write_behind::{Batch, HistoryBatch, WriteBehind};
 use super::{OutcomeStore, StoreError};
 use crate::config::StatePostgresConfig;
 use crate::encoded_egress::EncodedEgress;
@@ -40,9 +40,6 @@ pub const WRITE_BEHIND_LIMIT: usize = 4096;
 const OBSERVER_CHECKPOINT: &str = "observer";
 /// How long one call may wait beyond the connect timeout before the server counts as unavailable.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
-
-type Batch = HashMap<String, Arc<Vec<u8>>>;
-type HistoryBatch = HashMap<String, HistoryEntry>;
 
 /// What the store's thread works with.
 pub(super) struct Backend {
@@ -69,22 +66,10 @@ impl Backend {
 /// Outcomes, history, attempts and the checkpoint in PostgreSQL.
 pub struct PostgresOutcomeStore {
     pub(super) backend: Arc<Backend>,
-    pending: Mutex<Pending>,
-    /// One write of pending rows at a time, so a batch taken later never commits before an earlier one.
-    writer: Mutex<()>,
+    write_behind: WriteBehind,
     call_timeout: Duration,
     /// Last, so the pool's connections are closed before the thread that drives them stops.
     thread: StoreThread,
-}
-
-/// Rows not in the database yet.
-#[derive(Default)]
-struct Pending {
-    waiting: Batch,
-    /// The batch being written: still answered from here until its commit is done.
-    writing: Arc<Batch>,
-    history_waiting: HistoryBatch,
-    history_writing: Arc<HistoryBatch>,
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -121,8 +106,7 @@ impl PostgresOutcomeStore {
                 history_limit: MAX_HISTORY_ENTRIES,
                 history_written: AtomicU64::new(0),
             }),
-            pending: Mutex::new(Pending::default()),
-            writer: Mutex::new(()),
+            write_behind: WriteBehind::default(),
             call_timeout: connect_timeout + ANSWER_TIMEOUT,
             thread: StoreThread::start()?,
         })
@@ -148,64 +132,23 @@ impl PostgresOutcomeStore {
             .call(self.call_timeout, operation(Arc::clone(&self.backend)))
     }
 
-    fn pending(&self) -> MutexGuard<'_, Pending> {
-        // A poisoned lock only means a panic elsewhere while a plain map was edited; the maps are still usable.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Writes every pending row in one transaction.
+    /// Writes every pending row in one transaction (the upserts are idempotent, so a commit whose answer was lost
+    /// is harmless to repeat).
     fn write_pending(&self) -> Result<(), StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (batch, history) = {
-            let mut pending = self.pending();
-            if pending.waiting.is_empty() && pending.history_waiting.is_empty() {
-                return Ok(());
-            }
-            pending.writing = Arc::new(std::mem::take(&mut pending.waiting));
-            pending.history_writing = Arc::new(std::mem::take(&mut pending.history_waiting));
-            (
-                Arc::clone(&pending.writing),
-                Arc::clone(&pending.history_writing),
-            )
-        };
-        let written = {
-            let (batch, history) = (Arc::clone(&batch), Arc::clone(&history));
-            self.run(move |backend| async move { commit_batch(&backend, &batch, &history).await })
-        };
-        let mut pending = self.pending();
-        pending.writing = Arc::default();
-        pending.history_writing = Arc::default();
-        if written.is_err() {
-            // Kept for the next try (the upserts are idempotent, so a commit whose answer was lost is harmless to
-            // repeat); a newer put of the same request wins.
-            for (request_id, bytes) in batch.iter() {
-                pending
-                    .waiting
-                    .entry(request_id.clone())
-                    .or_insert_with(|| Arc::clone(bytes));
-            }
-            for (request_id, entry) in history.iter() {
-                pending
-                    .history_waiting
-                    .entry(request_id.clone())
-                    .or_insert_with(|| entry.clone());
-            }
-        }
-        written
+        self.write_behind.write(
+            || false,
+            |batch, history| {
+                let (batch, history) = (Arc::clone(batch), Arc::clone(history));
+                self.run(
+                    move |backend| async move { commit_batch(&backend, &batch, &history).await },
+                )
+            },
+        )
     }
 
     /// Keeps run-history entries for the next write, like outcomes.
     pub(super) fn put_history(&self, entries: Vec<HistoryEntry>) -> Result<(), StoreError> {
-        let waiting = {
-            let mut pending = self.pending();
-            for entry in entries {
-                pending
-                    .history_waiting
-                    .insert(entry.request_id.clone(), entry);
-            }
-            pending.history_waiting.len()
-        };
-        if waiting >= WRITE_BEHIND_LIMIT {
+        if self.write_behind.put_history(entries) >= WRITE_BEHIND_LIMIT {
             self.write_pending()?;
         }
         Ok(())
@@ -213,24 +156,11 @@ impl PostgresOutcomeStore {
 
     /// A history entry not written yet.
     pub(super) fn pending_history(&self, request_id: &str) -> Option<HistoryEntry> {
-        let pending = self.pending();
-        pending
-            .history_waiting
-            .get(request_id)
-            .or_else(|| pending.history_writing.get(request_id))
-            .cloned()
+        self.write_behind.history_entry(request_id)
     }
 
     fn recorded_bytes(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
-        let in_memory = {
-            let pending = self.pending();
-            pending
-                .waiting
-                .get(request_id)
-                .or_else(|| pending.writing.get(request_id))
-                .cloned()
-        };
-        let bytes = match in_memory {
+        let bytes = match self.write_behind.outcome(request_id) {
             Some(bytes) => Some(bytes.to_vec()),
             None => {
                 let id = request_id.to_owned();
@@ -299,12 +229,7 @@ impl OutcomeStore for PostgresOutcomeStore {
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
         let bytes = Arc::new(encode(egress, super::now_ms()));
-        let waiting = {
-            let mut pending = self.pending();
-            pending.waiting.insert(request_id.to_owned(), bytes);
-            pending.waiting.len()
-        };
-        if waiting >= WRITE_BEHIND_LIMIT {
+        if self.write_behind.put(request_id, bytes) >= WRITE_BEHIND_LIMIT {
             self.write_pending()?;
         }
         Ok(())

@@ -9,9 +9,9 @@
 //! that time, so expired ones are found without a scan (`redb_retention.rs`). The run history's entries ride in the
 //! same batches and transactions (`redb_history.rs`).
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 /// redb's page cache. Its default ceiling is 1 GiB, which a long-running gateway would fill with pages of outcomes it
 /// will rarely read again (they serve redeliveries); 32 MiB holds the B-tree's interior pages many times over.
@@ -23,6 +23,7 @@ use super::history_entry::HistoryEntry;
 use super::outcome_record::{OutcomeRecord, decode, encode, recorded_at_ms};
 use super::redb_history::{HISTORY, HISTORY_TIMES, write_history};
 use super::request_history::MAX_HISTORY_ENTRIES;
+use super::write_behind::{Batch, HistoryBatch, WriteBehind};
 use super::{OutcomeStore, StoreError};
 use crate::encoded_egress::EncodedEgress;
 
@@ -37,33 +38,16 @@ const OBSERVER_CHECKPOINT: &str = "observer";
 /// Outcomes held in memory before they are written without waiting for a flush.
 pub const WRITE_BEHIND_LIMIT: usize = 4096;
 
-type Batch = HashMap<String, Arc<Vec<u8>>>;
-type HistoryBatch = HashMap<String, HistoryEntry>;
-
 /// Outcomes in a redb file.
 pub struct RedbOutcomeStore {
     /// Shared by every operation; taken exclusively only to compact the file.
     db: RwLock<Database>,
-    pending: Mutex<Pending>,
-    /// One write of pending outcomes at a time, so a batch taken later never commits before an earlier one.
-    writer: Mutex<()>,
+    write_behind: WriteBehind,
+    /// Outcomes were committed without a sync since the last durable commit (read and set only by a write, which
+    /// holds the write-behind's one writer).
+    unsynced: AtomicBool,
     /// The most run-history entries kept ([`MAX_HISTORY_ENTRIES`]; smaller in tests).
     history_limit: u64,
-}
-
-/// Encoded outcomes not in the database yet.
-#[derive(Default)]
-struct Pending {
-    /// Put since the current (or last) write took its batch.
-    waiting: Batch,
-    /// The batch being written: still answered from here until its commit is done.
-    writing: Arc<Batch>,
-    /// Outcomes were committed without a sync since the last durable commit.
-    unsynced: bool,
-    /// Run-history entries recorded since the current (or last) write took its batch.
-    history_waiting: HistoryBatch,
-    /// The history entries being written.
-    history_writing: Arc<HistoryBatch>,
 }
 
 pub(super) fn err(context: &str) -> impl Fn(String) -> StoreError + '_ {
@@ -108,8 +92,8 @@ impl RedbOutcomeStore {
         }
         let store = Self {
             db: RwLock::new(db),
-            pending: Mutex::new(Pending::default()),
-            writer: Mutex::new(()),
+            write_behind: WriteBehind::default(),
+            unsynced: AtomicBool::new(false),
             history_limit: MAX_HISTORY_ENTRIES,
         };
         store.index_untimed_outcomes()?;
@@ -127,56 +111,17 @@ impl RedbOutcomeStore {
         self.db.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn pending(&self) -> MutexGuard<'_, Pending> {
-        // A poisoned lock only means a panic elsewhere while a plain map was edited; the maps are still usable.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Writes every pending outcome in one transaction; a `durable` one (fsynced) also makes earlier unsynced
     /// commits durable.
     fn write_pending(&self, durable: bool) -> Result<(), StoreError> {
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (batch, history) = {
-            let mut pending = self.pending();
-            if pending.waiting.is_empty()
-                && pending.history_waiting.is_empty()
-                && !(pending.unsynced && durable)
-            {
-                return Ok(());
-            }
-            pending.writing = Arc::new(std::mem::take(&mut pending.waiting));
-            pending.history_writing = Arc::new(std::mem::take(&mut pending.history_waiting));
-            (
-                Arc::clone(&pending.writing),
-                Arc::clone(&pending.history_writing),
-            )
-        };
-        let written = self.commit_batch(&batch, &history, durable);
-        let mut pending = self.pending();
-        pending.writing = Arc::default();
-        pending.history_writing = Arc::default();
-        match written {
-            Ok(()) => {
-                pending.unsynced = !durable;
+        self.write_behind.write(
+            || durable && self.unsynced.load(Ordering::Acquire),
+            |batch, history| {
+                self.commit_batch(batch, history, durable)?;
+                self.unsynced.store(!durable, Ordering::Release);
                 Ok(())
-            }
-            Err(e) => {
-                // Keep them for the next try; a newer put of the same request wins.
-                for (request_id, bytes) in batch.iter() {
-                    pending
-                        .waiting
-                        .entry(request_id.clone())
-                        .or_insert_with(|| Arc::clone(bytes));
-                }
-                for (request_id, entry) in history.iter() {
-                    pending
-                        .history_waiting
-                        .entry(request_id.clone())
-                        .or_insert_with(|| entry.clone());
-                }
-                Err(e)
-            }
-        }
+            },
+        )
     }
 
     fn commit_batch(
@@ -220,16 +165,7 @@ impl RedbOutcomeStore {
 
     /// Keeps run-history entries for the next write, like outcomes (written unsynced should they pile up).
     pub(super) fn put_history(&self, entries: Vec<HistoryEntry>) -> Result<(), StoreError> {
-        let waiting = {
-            let mut pending = self.pending();
-            for entry in entries {
-                pending
-                    .history_waiting
-                    .insert(entry.request_id.clone(), entry);
-            }
-            pending.history_waiting.len()
-        };
-        if waiting >= WRITE_BEHIND_LIMIT {
+        if self.write_behind.put_history(entries) >= WRITE_BEHIND_LIMIT {
             self.write_pending(false)?;
         }
         Ok(())
@@ -237,12 +173,7 @@ impl RedbOutcomeStore {
 
     /// A history entry not written yet.
     pub(super) fn pending_history(&self, request_id: &str) -> Option<HistoryEntry> {
-        let pending = self.pending();
-        pending
-            .history_waiting
-            .get(request_id)
-            .or_else(|| pending.history_writing.get(request_id))
-            .cloned()
+        self.write_behind.history_entry(request_id)
     }
 
     /// The same store keeping at most `limit` history entries, to see the bound at work without 100,000 of them.
@@ -254,15 +185,7 @@ impl RedbOutcomeStore {
 
     /// A recorded outcome with its time, from memory or the file.
     fn recorded_bytes(&self, request_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
-        let in_memory = {
-            let pending = self.pending();
-            pending
-                .waiting
-                .get(request_id)
-                .or_else(|| pending.writing.get(request_id))
-                .cloned()
-        };
-        if let Some(bytes) = in_memory {
+        if let Some(bytes) = self.write_behind.outcome(request_id) {
             return decode(&bytes).map(Some).ok_or_else(|| {
                 StoreError::new(format!("pending outcome of {request_id:?} is corrupt"))
             });
@@ -297,12 +220,7 @@ impl OutcomeStore for RedbOutcomeStore {
 
     fn put(&self, request_id: &str, egress: &[EncodedEgress]) -> Result<(), StoreError> {
         let bytes = Arc::new(encode(egress, super::now_ms()));
-        let waiting = {
-            let mut pending = self.pending();
-            pending.waiting.insert(request_id.to_owned(), bytes);
-            pending.waiting.len()
-        };
-        if waiting >= WRITE_BEHIND_LIMIT {
+        if self.write_behind.put(request_id, bytes) >= WRITE_BEHIND_LIMIT {
             self.write_pending(false)?;
         }
         Ok(())
@@ -400,10 +318,10 @@ mod tests {
                 sample(),
                 "visible before the flush"
             );
-            assert_eq!(store.pending().waiting.len(), 2, "nothing written per put");
+            assert_eq!(store.write_behind.waiting(), 2, "nothing written per put");
             store.flush().unwrap();
-            assert!(store.pending().waiting.is_empty());
-            assert!(!store.pending().unsynced);
+            assert!(store.write_behind.waiting() == 0);
+            assert!(!store.unsynced.load(Ordering::Acquire));
             store.put("r3", &sample()).unwrap();
         }
         let store = RedbOutcomeStore::open(&path).unwrap();
@@ -423,13 +341,16 @@ mod tests {
         for i in 0..WRITE_BEHIND_LIMIT - 1 {
             store.put(&format!("r{i}"), &sample()).unwrap();
         }
-        assert_eq!(store.pending().waiting.len(), WRITE_BEHIND_LIMIT - 1);
+        assert_eq!(store.write_behind.waiting(), WRITE_BEHIND_LIMIT - 1);
         store.put("last", &sample()).unwrap();
-        assert!(store.pending().waiting.is_empty(), "written at the limit");
-        assert!(store.pending().unsynced, "without a sync");
+        assert!(store.write_behind.waiting() == 0, "written at the limit");
+        assert!(store.unsynced.load(Ordering::Acquire), "without a sync");
         assert_eq!(store.get("r7").unwrap().unwrap(), sample());
         store.flush().unwrap();
-        assert!(!store.pending().unsynced, "the flush syncs them");
+        assert!(
+            !store.unsynced.load(Ordering::Acquire),
+            "the flush syncs them"
+        );
         assert_eq!(store.count().unwrap(), WRITE_BEHIND_LIMIT as u64);
     }
 }
