@@ -15,16 +15,6 @@ use support::*;
 
 const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
-async fn wait_for_ready(queue: &str, count: u64) {
-    for _ in 0..300 {
-        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("queue {queue} never had {count} ready messages");
-}
-
 async fn replay(h: &Harness, authorization: Option<&str>, body: &str) -> HttpResponse {
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(value) = authorization {

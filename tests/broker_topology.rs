@@ -55,16 +55,6 @@ fn dead_letter_list(config: &Path, extra: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-async fn wait_for_ready(queue: &str, count: u64) {
-    for _ in 0..300 {
-        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("queue {queue} never had {count} ready messages");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quorum_single_active_consumer_setup_is_declared_as_configured_serves_and_lists_in_order()
 {

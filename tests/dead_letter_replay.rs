@@ -34,16 +34,6 @@ fn dead_letters(config: &Path, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-async fn wait_for_ready(queue: &str, count: u64) {
-    for _ in 0..300 {
-        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("queue {queue} never had {count} ready messages");
-}
-
 fn codes(lines: &[Value]) -> Vec<(Option<String>, u64)> {
     lines
         .iter()

@@ -17,16 +17,6 @@ use support::*;
 
 const TOKEN: &str = "page-admin-token-0123456789abcdef";
 
-async fn wait_for_ready(queue: &str, count: u64) {
-    for _ in 0..300 {
-        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("queue {queue} never had {count} ready messages");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_page_in_a_real_browser() {
     let h = Harness::new("op-page", LedgerKind::Embedded).await;

@@ -349,6 +349,17 @@ pub fn queue_counts(queue: &str) -> Option<(u64, u64)> {
         })
 }
 
+/// Waits (up to 30 s) until `queue` holds at least `count` ready messages.
+pub async fn wait_for_ready(queue: &str, count: u64) {
+    for _ in 0..300 {
+        if queue_counts(queue).is_some_and(|(ready, _)| ready >= count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("queue {queue} never had {count} ready messages");
+}
+
 /// Force-closes every broker connection whose client-provided name starts with `prefix` (only this test's).
 pub fn close_connections(prefix: &str) -> usize {
     let Ok(out) = Command::new("rabbitmqctl")
